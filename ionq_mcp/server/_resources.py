@@ -1,0 +1,106 @@
+"""Resources: backends and jobs as JSON documents an MCP client can attach to a conversation.
+
+``ionq://backends`` (every backend), and the templates ``ionq://backends/{backend}`` and
+``ionq://jobs/{job_id}``. A read goes through the same validation as the matching tool (``get_backend``,
+``get_job``), so a malformed id is refused before anything is sent; upstream failures become MCP errors whose
+message carries the same hint a tool error would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+import mcp_types as types
+from mcp import MCPError
+
+if TYPE_CHECKING:
+    from mcp.server.context import ServerRequestContext
+
+__all__ = ["RESOURCES", "TEMPLATES", "list_resources", "list_resource_templates", "read_resource"]
+
+_MIME = "application/json"
+
+RESOURCES: tuple[types.Resource, ...] = (
+    types.Resource(
+        uri="ionq://backends",
+        name="backends",
+        title="IonQ backends",
+        description="Every IonQ backend: status, qubits, queue time, degraded flag, characterization link.",
+        mime_type=_MIME,
+    ),
+)
+
+TEMPLATES: tuple[types.ResourceTemplate, ...] = (
+    types.ResourceTemplate(
+        uri_template="ionq://backends/{backend}",
+        name="backend",
+        title="One IonQ backend",
+        description="One backend by name (simulator, qpu.aria-1, qpu.forte-1, ...).",
+        mime_type=_MIME,
+    ),
+    types.ResourceTemplate(
+        uri_template="ionq://jobs/{job_id}",
+        name="job",
+        title="One IonQ job",
+        description="One job by id: status, backend, shots, cost, results links.",
+        mime_type=_MIME,
+    ),
+)
+
+#: uri pattern -> (operation name, argument name); None = no argument
+_ROUTES: tuple[tuple[re.Pattern[str], str, str | None], ...] = (
+    (re.compile(r"^ionq://backends/?$"), "list_backends", None),
+    (re.compile(r"^ionq://backends/(?P<arg>[^/?#]+)$"), "get_backend", "backend"),
+    (re.compile(r"^ionq://jobs/(?P<arg>[^/?#]+)$"), "get_job", "job_id"),
+)
+
+
+async def list_resources(
+    app: Any, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
+) -> types.ListResourcesResult:
+    return types.ListResourcesResult(resources=list(RESOURCES))
+
+
+async def list_resource_templates(
+    app: Any, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
+) -> types.ListResourceTemplatesResult:
+    return types.ListResourceTemplatesResult(resource_templates=list(TEMPLATES))
+
+
+async def read_resource(
+    app: Any, ctx: ServerRequestContext, params: types.ReadResourceRequestParams
+) -> types.ReadResourceResult:
+    """Read one resource; unknown URIs and bad ids are ``INVALID_PARAMS`` errors naming what is allowed."""
+    from ionq_mcp.server._call import call_client, to_jsonable, ToolCall
+    from ionq_mcp.server._errors import error_result
+    from ionq_mcp.server._validation import format_problems, validate_call
+
+    uri = str(params.uri)
+    for pattern, op_name, arg_name in _ROUTES:
+        match = pattern.match(uri)
+        if match:
+            break
+    else:
+        allowed = ", ".join([r.uri for r in RESOURCES] + [t.uri_template for t in TEMPLATES])
+        raise MCPError(types.INVALID_PARAMS, f"Unknown resource {uri!r}. Resources: {allowed}.")
+    op = app.all_operations[op_name]
+    arguments = {arg_name: match.group("arg")} if arg_name else {}
+    problems = validate_call(op, arguments)
+    if problems:
+        raise MCPError(types.INVALID_PARAMS, f"{uri}: {format_problems(op, problems)}")
+    upstream = app.upstream
+    try:
+        client = await upstream.client()
+        call = ToolCall(
+            op=op, arguments=arguments, client=client, guard=app.guard, upstream=upstream, request=ctx,
+            params=types.CallToolRequestParams(name=op.name, arguments=arguments),
+        )
+        data = to_jsonable(await call_client(call))
+    except Exception as exc:  # noqa: BLE001 - reported to the client as an MCP error with the hint
+        result = error_result(op, exc, upstream)
+        raise MCPError(types.INVALID_PARAMS if getattr(exc, "status_code", 0) == 404 else types.INTERNAL_ERROR,
+                       result.content[0].text) from None
+    text = upstream.redact(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+    return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, mime_type=_MIME, text=text)])

@@ -1,0 +1,279 @@
+"""Upstream responses as MCP tool results: structured content, a short text summary, and a size cap.
+
+Contract:
+
+* ``structuredContent`` is always a JSON object. A top-level array is wrapped as ``{op.result_key: [...]}``;
+  a scalar as ``{"result": value}``; no body as ``{}``.
+* Probability distributions and histograms (decimal basis-state keys, qubit 0 = least significant bit) are
+  reshaped (:func:`shape_distribution`): the top :data:`TOP_OUTCOMES` outcomes by mass under the operation's
+  ``result_key``, the same outcomes as bitstrings (qubit 0 = **rightmost** character), plus ``truncated``,
+  ``shown``, ``total_entries`` and ``remaining_mass``. :func:`output_schema_for` adds those properties to the
+  catalog's outputSchema.
+* Every result is at most :data:`MAX_RESULT_BYTES` of compact JSON. Larger results are cut (the biggest list,
+  map or string first) and carry ``truncated: true`` plus ``truncation_note`` saying what was cut.
+* The text block is a one-line summary, followed by the compact JSON when that is short.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import mcp_types as types
+
+if TYPE_CHECKING:
+    from ionq_mcp.catalog import Operation
+    from ionq_mcp.server._upstream import Upstream
+
+__all__ = [
+    "MAX_RESULT_BYTES",
+    "TOP_OUTCOMES",
+    "DISTRIBUTION_EXTRA_PROPERTIES",
+    "is_distribution_op",
+    "shape_distribution",
+    "cap_size",
+    "shape_result",
+    "output_schema_for",
+]
+
+#: Upper bound on the compact JSON of one result's structured content (bytes, UTF-8).
+MAX_RESULT_BYTES = 16_000
+#: How many outcomes of a distribution are shown (largest mass first).
+TOP_OUTCOMES = 32
+#: Text blocks repeat the JSON only when it is at most this long; otherwise the summary stands alone.
+INLINE_JSON_BYTES = 1_500
+
+#: Tools whose response is a map from decimal basis state to probability or count.
+DISTRIBUTION_OPS = frozenset({"get_job_probabilities", "get_variant_probabilities", "get_variant_histogram"})
+
+_BIT_ORDER = (
+    "Keys of the outcome map are decimal basis states with qubit 0 as the least significant bit; in "
+    "'bitstrings' qubit 0 is the rightmost character, padded to the highest qubit that was observed."
+)
+
+#: Properties the server adds next to a distribution (``{result_key: top outcomes, ...}``).
+DISTRIBUTION_EXTRA_PROPERTIES: dict[str, Any] = {
+    "bitstrings": {
+        "type": "object",
+        "description": "The outcomes shown, keyed by bitstring with qubit 0 the rightmost character.",
+        "additionalProperties": {"type": "number"},
+    },
+    "total_entries": {"type": "integer", "description": "Outcomes in the full result."},
+    "shown": {"type": "integer", "description": "Outcomes shown (largest first)."},
+    "truncated": {"type": "boolean"},
+    "remaining_mass": {"type": "number", "description": "Sum of the values not shown."},
+    "bit_order": {"type": "string"},
+}
+
+
+def is_distribution_op(op: Operation) -> bool:
+    """True for tools whose result is a basis-state distribution (probabilities or counts)."""
+    if op.name in DISTRIBUTION_OPS:
+        return True
+    schema = op.output_schema or {}
+    extra = schema.get("additionalProperties")
+    return (
+        op.kind == "http"
+        and not schema.get("properties")
+        and isinstance(extra, dict)
+        and extra.get("type") in ("number", "integer")
+    )
+
+
+def output_schema_for(op: Operation) -> dict | None:
+    """The outputSchema the server advertises for ``op`` (the shape :func:`shape_result` produces)."""
+    schema = op.output_schema
+    if schema is not None and is_distribution_op(op):
+        key = _distribution_key(op)
+        properties = dict(schema.get("properties") or {})
+        properties.setdefault(key, {"type": "object", "additionalProperties": {"type": "number"}})
+        properties.update(DISTRIBUTION_EXTRA_PROPERTIES)
+        return {**schema, "properties": properties}
+    return schema
+
+
+def _distribution_key(op: Operation) -> str:
+    return getattr(op, "result_key", None) or "distribution"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _size(value: Any) -> int:
+    return len(_dumps(value).encode())
+
+
+def _is_distribution_data(data: Any) -> bool:
+    return (
+        isinstance(data, dict)
+        and bool(data)
+        and all(isinstance(k, str) and k.isdigit() for k in data)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in data.values())
+    )
+
+
+def shape_distribution(
+    data: dict[str, float], *, key: str = "distribution", top: int = TOP_OUTCOMES
+) -> dict[str, Any]:
+    """The ``top`` outcomes of a decimal-keyed distribution, largest value first, with bitstrings.
+
+    The top outcomes go under ``key`` (the operation's ``result_key``, e.g. ``probabilities``) with their
+    decimal wire keys. Ties keep the basis-state order so the output is deterministic.
+    """
+    entries = sorted(data.items(), key=lambda kv: (-kv[1], int(kv[0])))
+    shown = entries[:top]
+    width = max(1, max(int(k).bit_length() for k in data))
+    remaining = sum(v for _, v in entries[top:])
+    return {
+        key: {k: v for k, v in shown},
+        "bitstrings": {format(int(k), f"0{width}b"): v for k, v in shown},
+        "total_entries": len(entries),
+        "shown": len(shown),
+        "truncated": len(shown) < len(entries),
+        "remaining_mass": round(remaining, 12) if isinstance(remaining, float) else remaining,
+        "bit_order": _BIT_ORDER,
+    }
+
+
+def _wrap(op: Operation, data: Any) -> dict[str, Any]:
+    key = getattr(op, "result_key", None)
+    if key:
+        return {key: data}
+    if data is None:
+        return {}
+    if isinstance(data, dict):
+        return data
+    return {"items" if isinstance(data, list) else "result": data}
+
+
+def _children(node: Any) -> list[tuple[Any, Any]]:
+    if isinstance(node, dict):
+        return list(node.items())
+    if isinstance(node, list):
+        return list(enumerate(node))
+    return []
+
+
+def _bulkiest_path(root: Any) -> list[Any]:
+    """Path to the node to cut: descend while one child holds most of its parent's bytes."""
+    path: list[Any] = []
+    node = root
+    while True:
+        children = _children(node)
+        if not children:
+            return path
+        total = _size(node)
+        key, child = max(children, key=lambda kv: _size(kv[1]))
+        if not isinstance(child, (dict, list, str)) or _size(child) * 2 < total:
+            return path
+        if isinstance(child, str):
+            return [*path, key]
+        path.append(key)
+        node = child
+
+
+def _cut(root: dict, path: list[Any]) -> str:
+    """Halve the list, map or string at ``path`` in place; return a description of the cut."""
+    parent: Any = None
+    node: Any = root
+    for key in path:
+        parent, node = node, node[key]
+    where = "/".join(str(p) for p in path) or "(top level)"
+    if isinstance(node, str):
+        keep = max(0, len(node) // 2)
+        parent[path[-1]] = node[:keep] + "...[truncated]"
+        return f"{where}: string shortened from {len(node)} characters"
+    if isinstance(node, list):
+        keep = len(node) // 2
+        del node[keep:]
+        return f"{where}: list cut to its first {keep} items"
+    if isinstance(node, dict):
+        keys = list(node)
+        keep = len(keys) // 2
+        for key in keys[keep:]:
+            del node[key]
+        return f"{where}: map cut to its first {keep} of {len(keys)} entries"
+    return f"{where}: cut"
+
+
+def cap_size(content: dict[str, Any], *, limit: int = MAX_RESULT_BYTES) -> dict[str, Any]:
+    """``content`` cut until its compact JSON fits in ``limit`` bytes, with a note on what was cut.
+
+    Wrapped lists are cut to the longest prefix that fits (the note gives shown/total); otherwise the bulkiest
+    list, map or string is halved until the result fits.
+    """
+    if _size(content) <= limit:
+        return content
+    content = json.loads(_dumps(content))  # private deep copy
+    budget = limit - 400  # room for the note
+    notes: list[str] = []
+    lists = [k for k, v in content.items() if isinstance(v, list)]
+    if len(lists) == 1 and len(content) <= 3:
+        key = lists[0]
+        items = content[key]
+        total = len(items)
+        lo, hi = 0, total
+        while lo < hi:  # longest prefix that fits
+            mid = (lo + hi + 1) // 2
+            content[key] = items[:mid]
+            if _size(content) <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        content[key] = items[:lo]
+        notes.append(f"{key}: showing the first {lo} of {total} items")
+        content["shown"] = lo
+        content["total"] = total
+    for _ in range(64):
+        if _size(content) <= budget:
+            break
+        notes.append(_cut(content, _bulkiest_path(content)))
+    content["truncated"] = True
+    content["truncation_note"] = (
+        f"Result cut to fit {limit} bytes: " + "; ".join(notes) + ". Narrow the request (ids, limit, filters) "
+        "to see the rest."
+    )
+    return content
+
+
+def _summary(op: Operation, content: dict[str, Any]) -> str:
+    if "bitstrings" in content and "total_entries" in content:
+        top = list(content["bitstrings"].items())[:8]
+        outcomes = ", ".join(f"{b}: {v:.6g}" for b, v in top)
+        more = f" (top {content['shown']} of {content['total_entries']} outcomes)" if content["truncated"] else ""
+        return f"{op.name}: {outcomes}{more}. Qubit 0 is the rightmost bit."
+    for value in content.values():
+        if isinstance(value, list):
+            return f"{op.name}: {len(value)} item(s)."
+    scalars = [
+        f"{k}={v}"
+        for k, v in content.items()
+        if isinstance(v, (str, int, float, bool)) and k not in ("truncation_note", "bit_order")
+    ][:6]
+    return f"{op.name}: " + (", ".join(scalars) if scalars else "done") + "."
+
+
+def shape_result(op: Operation, data: Any, upstream: Upstream | None = None) -> types.CallToolResult:
+    """A JSON value returned for ``op`` as a successful ``CallToolResult`` (see the module contract)."""
+    if is_distribution_op(op) and _is_distribution_data(data):
+        content = shape_distribution(data, key=_distribution_key(op))
+    else:
+        content = _wrap(op, data)
+    if op.name == "whoami" and upstream is not None:
+        content = {**content, "upstream": upstream.describe()}
+    content = cap_size(content)
+    text = _summary(op, content)
+    if upstream is not None and upstream.is_sandbox:
+        text += " [sandbox: simulated, no real hardware]"
+    compact = _dumps(content)
+    if upstream is not None and upstream.redact(compact) != compact:  # a key echoed upstream never leaves
+        compact = upstream.redact(compact)
+        content = json.loads(compact)
+    if len(compact) <= INLINE_JSON_BYTES:
+        text += "\n" + compact
+    else:
+        text += f"\nFull result in structuredContent ({len(compact)} bytes)."
+    if upstream is not None:
+        text = upstream.redact(text)
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=content)
