@@ -1,0 +1,115 @@
+"""An embedded IonQ-compatible sandbox cloud: every v0.4 endpoint, real simulation, persistent state.
+
+>>> sandbox = Sandbox()                      # in-memory; SandboxConfig(db_path=...) persists
+>>> transport = httpx.ASGITransport(app=sandbox.app)   # in-process
+>>> async with sandbox.serve() as base_url: ...         # or over loopback HTTP: ".../v0.4"
+
+See docs/design.md ("Sandbox") for the contract and docs/spec-deviations.md for the choices made where IonQ's
+published documents disagree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+from starlette.types import ASGIApp
+
+from ionq_mcp.sandbox._app import build_app
+from ionq_mcp.sandbox._config import DEFAULT_SANDBOX_KEY, ApiKey, SandboxConfig, default_keys
+from ionq_mcp.sandbox._costs import Rate, RateTable, default_rates
+from ionq_mcp.sandbox._faults import FaultInjector, FaultRule, LoggedRequest, RequestLog
+from ionq_mcp.sandbox._runner import Runner
+from ionq_mcp.sandbox._store import Store
+
+__all__ = [
+    "DEFAULT_SANDBOX_KEY",
+    "ApiKey",
+    "FaultInjector",
+    "FaultRule",
+    "LoggedRequest",
+    "Rate",
+    "RateTable",
+    "RequestLog",
+    "Sandbox",
+    "SandboxConfig",
+    "Store",
+    "default_keys",
+    "default_rates",
+]
+
+
+class Sandbox:
+    """A running sandbox: store, job runner, fault injection and the ASGI app serving ``/v0.4``.
+
+    Jobs left unfinished by a previous process on the same database file are re-queued on start.
+    """
+
+    def __init__(self, config: SandboxConfig | None = None):
+        self.config = config or SandboxConfig()
+        if not self.config.api_keys:
+            raise ValueError("SandboxConfig.api_keys must name at least one key")
+        self.store = Store(self.config.db_path)
+        self.runner = Runner(self.store, latency=self.config.latency, rates=self.config.rates,
+                             max_workers=self.config.max_workers, seed=self.config.seed)
+        self.faults = FaultInjector(self.config.faults)
+        self.request_log = RequestLog()
+        self.api: ASGIApp = build_app(self)
+        self.app: ASGIApp = self.request_log.wrap(self.faults.wrap(self.api))
+        self._closed = False
+        self.runner.requeue_unfinished()
+
+    @property
+    def api_key(self) -> str:
+        """The first configured key (convenience for tests and the CLI)."""
+        return self.config.api_keys[0].key
+
+    def __repr__(self) -> str:
+        return f"Sandbox(db_path={self.config.db_path!r}, keys={len(self.config.api_keys)})"
+
+    def close(self) -> None:
+        """Stop the workers and close the database. Unfinished jobs resume when the database is reopened."""
+        if self._closed:
+            return
+        self._closed = True
+        self.runner.close()
+        self.store.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def wait_idle(self, timeout: float = 30) -> None:
+        """Wait until no job is queued or running; ``TimeoutError`` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.runner.pending:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.runner.pending} sandbox job(s) still running after {timeout}s")
+            await asyncio.sleep(0.01)
+
+    @contextlib.asynccontextmanager
+    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+        """Serve over HTTP with uvicorn in the current event loop; yields the base URL (``.../v0.4``)."""
+        import uvicorn
+
+        config = uvicorn.Config(self.app, host=host, port=port, log_level="critical", lifespan="off",
+                                access_log=False)
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        try:
+            while not server.started:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("the sandbox HTTP server stopped before it started")
+                await asyncio.sleep(0.005)
+            bound = server.servers[0].sockets[0].getsockname()
+            shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+            yield f"http://{shown}:{bound[1]}/v0.4"
+        finally:
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,529 @@
+"""The sandbox's HTTP API: every ``/v0.4`` operation of IonQ's OpenAPI description, on Starlette.
+
+Handlers are thin: parse and check the request (every 4xx names the offending key in ``validation.keys``), call
+the store/runner, shape the response. Handlers never simulate: the runner does that in worker threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ionq_mcp import circuits
+from ionq_mcp.sandbox import _backends, _jobs, _sessions, _usage
+from ionq_mcp.sandbox._config import ApiKey
+from ionq_mcp.sandbox._costs import estimate
+from ionq_mcp.sandbox._errors import ApiError, bad_request, error_body, not_found, unauthorized
+from ionq_mcp.sandbox._runner import now_iso
+from ionq_mcp.sandbox._store import UNFINISHED
+from ionq_mcp.sandbox._validate import validate_body, validate_job
+
+if TYPE_CHECKING:
+    from ionq_mcp.sandbox import Sandbox
+
+Handler = Callable[[Request, "Context"], Awaitable[Response]]
+
+#: Largest page of jobs a list returns; the default page size.
+MAX_PAGE = 1000
+DEFAULT_PAGE = 25
+#: Largest request body accepted (a 29-qubit circuit with thousands of gates fits easily).
+MAX_BODY_BYTES = 16 * 1024 * 1024
+#: Characterizations: the operation's own limit (1..10) wins over the shared component's (1..25).
+MAX_CHARACTERIZATION_PAGE = 10
+
+
+class Context:
+    """What a handler needs: the sandbox and the caller's key (None on public operations)."""
+
+    def __init__(self, sandbox: Sandbox, key: ApiKey | None):
+        self.sandbox = sandbox
+        self.key = key
+
+    @property
+    def me(self) -> ApiKey:
+        assert self.key is not None
+        return self.key
+
+
+def _json(body: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status)
+
+
+# ---------------------------------------------------------------------------------------------- parameters
+
+
+def _query_int(request: Request, name: str, default: int | None, lo: int, hi: int | None = None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"`{name}` must be a whole number, got {raw!r}", name, source="query") from None
+    if value < lo or (hi is not None and value > hi):
+        allowed = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        raise bad_request(f"`{name}` must be within {allowed}, got {value}", name, source="query")
+    return value
+
+
+def _query_bool(request: Request, name: str, default: bool | None = None) -> bool | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise bad_request(f"`{name}` must be true or false, got {raw!r}", name, source="query")
+
+
+def _query_enum(request: Request, name: str, allowed: tuple[str, ...], *, required: bool = False) -> str | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise bad_request(f"`{name}` is required (one of {', '.join(allowed)})", name, source="query")
+        return None
+    if raw not in allowed:
+        raise bad_request(f"`{name}` must be one of {', '.join(allowed)}, got {raw!r}", name, source="query")
+    return raw
+
+
+def _query_list(request: Request, name: str) -> list[str] | None:
+    """A list given as repeated ``name=a&name=b``, ``name[]=a`` or comma-separated ``name=a,b``."""
+    values = request.query_params.getlist(name) + request.query_params.getlist(f"{name}[]")
+    if not values:
+        return None
+    return [part for value in values for part in value.split(",") if part]
+
+
+def _backend_param(request: Request) -> str:
+    backend = request.path_params["backend"]
+    if not _backends.is_known(backend):
+        raise ApiError(404, f"unknown backend {backend!r} (allowed: {', '.join(circuits.JOB_BACKENDS)})",
+                       keys=["backend"], source="params")
+    return backend
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, f"request body is larger than {MAX_BODY_BYTES} bytes", keys=["body"], source="body")
+    if not raw.strip():
+        raise bad_request("a JSON request body is required", "body")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise bad_request(f"the request body is not valid JSON: {error}", "body") from None
+
+
+# ------------------------------------------------------------------------------------------------ handlers
+
+
+async def whoami(request: Request, ctx: Context) -> Response:
+    return _json({"key_id": ctx.me.key_id, "key_name": ctx.me.name, "project_id": ctx.me.project_id})
+
+
+async def list_backends(request: Request, ctx: Context) -> Response:
+    return _json([_backends.backend_doc(b, average_queue_time_ms=ctx.sandbox.config.latency(b) * 1000)
+                  for b in circuits.JOB_BACKENDS])
+
+
+async def get_backend(request: Request, ctx: Context) -> Response:
+    backend = _backend_param(request)
+    return _json(_backends.backend_doc(backend, average_queue_time_ms=ctx.sandbox.config.latency(backend) * 1000))
+
+
+def _query_day(request: Request, name: str) -> dt.datetime | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    day = _backends.parse_day(raw)
+    if day is None:
+        raise bad_request(f"`{name}` must be a date like 2025-12-31 or an ISO timestamp, got {raw!r}", name,
+                          source="query")
+    return day
+
+
+async def list_characterizations(request: Request, ctx: Context) -> Response:
+    backend = _backend_param(request)
+    limit = _query_int(request, "limit", MAX_CHARACTERIZATION_PAGE, 1, MAX_CHARACTERIZATION_PAGE)
+    page = _query_int(request, "page", 1, 1)
+    assert limit is not None and page is not None
+    return _json(_backends.list_characterizations(backend, start=_query_day(request, "start"),
+                                                  end=_query_day(request, "end"), page=page, limit=limit))
+
+
+async def get_characterization(request: Request, ctx: Context) -> Response:
+    backend = _backend_param(request)
+    found = _backends.find_characterization(backend, request.path_params["UUID"])
+    if found is None:
+        raise not_found("characterization", "UUID", request.path_params["UUID"])
+    return _json(found)
+
+
+async def create_job(request: Request, ctx: Context) -> Response:
+    sandbox = ctx.sandbox
+    body = await _body(request)
+    plan = validate_job(body)
+    payload = dict(plan.payload)
+    session_id = payload.get("session_id")
+    cost = 0.0
+    if session_id is not None:
+        session = sandbox.store.get_session(session_id, ctx.me.project_id)
+        if session is None:
+            raise not_found("session", "session_id", session_id, source="body")
+        from ionq_mcp.sandbox._costs import plan_cost
+
+        cost = plan_cost(sandbox.config.rates, plan)
+        _sessions.admit(sandbox.store, session, plan, cost)
+    jobs = _jobs.build(ctx.me, plan, payload, sandbox.config.rates, submitted_at=now_iso(),
+                       latency_s=sandbox.config.latency(plan.backend))
+    if session_id is not None and not plan.dry_run:
+        jobs[0].extra["cost"] = cost  # reserved against the session's cost limit until the job settles
+    sandbox.store.insert_jobs((j.doc, j.payload, j.extra) for j in jobs)
+    top = jobs[0].doc
+    if not plan.dry_run:
+        sandbox.runner.submit(top["id"], plan.backend)
+    return _json({"id": top["id"], "status": top["status"], "session_id": top["session_id"]}, 201)
+
+
+def _list_jobs(request: Request, ctx: Context, session_id: str | None) -> Response:
+    status = _query_enum(request, "status", ("submitted", "ready", "started", "canceled", "failed", "completed"))
+    limit = _query_int(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+    assert limit is not None
+    after_seq = None
+    cursor = request.query_params.get("next")
+    if cursor:
+        start = ctx.sandbox.store.get_job(cursor, ctx.me.project_id)
+        if start is None:
+            raise bad_request(f"`next` {cursor!r} is not a page cursor this sandbox issued", "next", source="query")
+        after_seq = start.seq + 1
+    target = request.query_params.get("target")
+    rows = ctx.sandbox.store.list_jobs(
+        ctx.me.project_id, ids=_query_list(request, "ids"), parent_job_id=request.query_params.get("parent_job_id"),
+        status=status, backends=[t.strip() for t in target.split(",") if t.strip()] if target else None,
+        session_id=session_id or request.query_params.get("session_id") or None,
+        submitter_id=request.query_params.get("submitter_id") or None, after_seq=after_seq, limit=limit + 1)
+    page, rest = rows[:limit], rows[limit:]
+    return _json({"jobs": [_jobs.list_view(r.doc) for r in page], "next": rest[0].id if rest else None})
+
+
+async def list_jobs(request: Request, ctx: Context) -> Response:
+    return _list_jobs(request, ctx, None)
+
+
+def _ids_body(body: Any) -> list[str]:
+    validate_body("JobsBulkOperationRequest", body)
+    return list(dict.fromkeys(body["ids"]))
+
+
+def _own_jobs(ctx: Context, ids: list[str]) -> list[Any]:
+    rows, missing = [], []
+    for index, job_id in enumerate(ids):
+        row = ctx.sandbox.store.get_job(job_id, ctx.me.project_id)
+        if row is None:
+            missing.append(f"ids[{index}]")
+        rows.append(row)
+    if missing:
+        raise ApiError(404, f"no job with id(s) {', '.join(repr(ids[int(k[4:-1])]) for k in missing)}; nothing "
+                            f"was changed", keys=missing, source="body")
+    return rows
+
+
+async def delete_jobs(request: Request, ctx: Context) -> Response:
+    ids = _ids_body(await _body(request))
+    _own_jobs(ctx, ids)
+    for job_id in ids:
+        ctx.sandbox.store.delete_job(job_id)
+    return _json({"ids": ids, "status": "deleted"})
+
+
+def _job(request: Request, ctx: Context) -> Any:
+    job_id = request.path_params["UUID"]
+    row = ctx.sandbox.store.get_job(job_id, ctx.me.project_id)
+    if row is None:
+        raise not_found("job", "UUID", job_id)
+    return row
+
+
+async def get_job(request: Request, ctx: Context) -> Response:
+    return _json(_job(request, ctx).doc)
+
+
+async def delete_job(request: Request, ctx: Context) -> Response:
+    row = _job(request, ctx)
+    ctx.sandbox.store.delete_job(row.id)
+    return _json({"id": row.id, "status": "deleted"})
+
+
+async def get_job_cost(request: Request, ctx: Context) -> Response:
+    row = _job(request, ctx)
+    return _json(_jobs.cost_view(row.doc, row.payload, row.cost, ctx.sandbox.config.rates))
+
+
+def _cancel(ctx: Context, row: Any) -> bool:
+    """Cancel an unfinished job (and its children); True when it is canceled now or was already."""
+    if row.status == "canceled":
+        return True
+    changes = {"status": "canceled", "completed_at": now_iso()}
+    doc = ctx.sandbox.store.update_job(row.id, changes, only_if_status=UNFINISHED, cost=0.0)
+    if doc is None:
+        return False
+    for child in doc.get("child_job_ids") or []:
+        ctx.sandbox.store.update_job(child, changes, only_if_status=UNFINISHED)
+    return True
+
+
+async def cancel_job(request: Request, ctx: Context) -> Response:
+    row = _job(request, ctx)
+    if not _cancel(ctx, row):
+        current = ctx.sandbox.store.get_job(row.id)
+        raise ApiError(409, f"job {row.id} is already {current.status if current else 'gone'}; only a job that "
+                            f"has not finished can be canceled", keys=["UUID"], source="params")
+    return _json({"id": row.id, "status": "canceled"})
+
+
+async def cancel_jobs(request: Request, ctx: Context) -> Response:
+    ids = _ids_body(await _body(request))
+    rows = _own_jobs(ctx, ids)
+    canceled = [row.id for row in rows if _cancel(ctx, row)]
+    return _json({"ids": canceled, "status": "canceled"})
+
+
+async def estimate_job(request: Request, ctx: Context) -> Response:
+    backend = request.query_params.get("backend")
+    if not backend:
+        raise bad_request(f"`backend` is required (one of {', '.join(circuits.JOB_BACKENDS)})", "backend",
+                          source="query")
+    if not _backends.is_known(backend):
+        raise bad_request(f"unknown backend {backend!r} (allowed: {', '.join(circuits.JOB_BACKENDS)})", "backend",
+                          source="query")
+    job_type = request.query_params.get("type") or circuits.CIRCUIT_JOB
+    if job_type not in circuits.JOB_TYPES:
+        raise bad_request(f"unknown job type {job_type!r} (allowed: {', '.join(circuits.JOB_TYPES)})", "type",
+                          source="query")
+    limit_shots = circuits.MAX_QPU_SHOTS if circuits.is_qpu(backend) else circuits.MAX_SHOTS
+    qubits = _query_int(request, "qubits", min(25, circuits.BACKEND_QUBITS[backend]), 1,
+                        circuits.BACKEND_QUBITS[backend])
+    shots = _query_int(request, "shots", 1000, 1, limit_shots)
+    one_q = _query_int(request, "1q_gates", 0, 0)
+    two_q = _query_int(request, "2q_gates", 0, 0)
+    mitigation = _query_bool(request, "error_mitigation", False)
+    assert qubits is not None and shots is not None and one_q is not None and two_q is not None
+    return _json(estimate(ctx.sandbox.config.rates, backend=backend, job_type=job_type, qubits=qubits, shots=shots,
+                          one_q=one_q, two_q=two_q, error_mitigation=bool(mitigation),
+                          queue_time_ms=ctx.sandbox.config.latency(backend) * 1000, estimated_at=now_iso()))
+
+
+async def get_circuits(request: Request, ctx: Context) -> Response:
+    row = _job(request, ctx)
+    lang = request.path_params["lang"]
+    if lang not in ("native", "qasm3"):
+        raise bad_request(f"`lang` must be native or qasm3, got {lang!r}", "lang", source="params")
+    plan = circuits.parse_job(row.payload)
+    if plan.type == circuits.MULTI_CIRCUIT_JOB:
+        raise ApiError(404, f"job {row.id} is a multi-circuit job; its compiled circuits belong to its child jobs "
+                            f"{row.doc.get('child_job_ids')}", keys=["UUID"], source="params")
+    if len(plan.circuits) != 1:
+        raise ApiError(404, f"job {row.id} ({plan.type}) has no gate circuit to compile", keys=["UUID"],
+                       source="params")
+    from ionq_mcp.sandbox import _compile
+
+    circuit = plan.circuits[0]
+    if lang == "qasm3":
+        return _json(_compile.to_qasm3(circuit))
+    native = {"gateset": "native", "qubits": circuit.qubits, "circuit": _compile.compile_to_native(circuit)}
+    return _json(json.dumps(native))
+
+
+async def get_probabilities(request: Request, ctx: Context) -> Response:
+    row = _job(request, ctx)
+    sharpen = _query_bool(request, "sharpen", False)
+    if row.status != "completed" or not row.doc.get("results"):
+        reason = "is a dry run" if row.doc.get("dry_run") else (
+            f"is {row.status}" if row.status != "completed" else "has no probability results (see `output`)")
+        raise ApiError(404, f"job {row.id} {reason}; probabilities exist only for a completed circuit job",
+                       keys=["UUID"], source="params")
+    data = ctx.sandbox.store.get_result(row.id, "sharpened") if sharpen else None
+    if data is None:
+        data = ctx.sandbox.store.get_result(row.id, "probabilities")
+    if data is None:
+        raise ApiError(404, f"job {row.id} has no stored probabilities", keys=["UUID"], source="params")
+    return _json(data)
+
+
+async def get_variant_result(request: Request, ctx: Context) -> Response:
+    row = _job(request, ctx)
+    kind = request.path_params["kind"]
+    variant_id = request.path_params["variantId"]
+    if kind not in ("probabilities", "histogram", "shots"):
+        raise not_found("result kind", "kind", kind)
+    variants = (row.doc.get("output", {}).get("error_mitigation", {}).get("debiasing", {}) or {}).get("variants")
+    if not variants or all(v["variant_id"] != variant_id for v in variants):
+        raise not_found("variant", "variantId", variant_id)
+    data = ctx.sandbox.store.get_result(row.id, kind, variant_id)
+    if data is None:
+        raise not_found("variant result", "variantId", variant_id)
+    return _json(data)
+
+
+# -------------------------------------------------------------------------------------------------- sessions
+
+
+async def create_session(request: Request, ctx: Context) -> Response:
+    body = await _body(request)
+    validate_body("CreateSessionRequest", body)
+    backend = body["backend"]
+    if not _backends.is_known(backend):
+        raise bad_request(f"unknown backend {backend!r} (allowed: {', '.join(circuits.JOB_BACKENDS)})", "backend")
+    settings = _sessions.check_settings(body.get("settings"))
+    doc = _sessions.new_session(ctx.me, backend, settings)
+    ctx.sandbox.store.insert_session(doc)
+    return _json(doc, 201)
+
+
+async def list_sessions(request: Request, ctx: Context) -> Response:
+    active = _query_bool(request, "active")
+    store = ctx.sandbox.store
+    sessions = [_sessions.refresh(store, s) for s in store.list_sessions(ctx.me.project_id)]
+    if active is not None:
+        sessions = [s for s in sessions if s["active"] == active]
+    return _json({"organization_id": ctx.me.organization_id, "sessions": sessions})
+
+
+def _session(request: Request, ctx: Context) -> dict[str, Any]:
+    session_id = request.path_params["session_id"]
+    found = ctx.sandbox.store.get_session(session_id, ctx.me.project_id)
+    if found is None:
+        raise not_found("session", "session_id", session_id)
+    return _sessions.refresh(ctx.sandbox.store, found)
+
+
+async def get_session(request: Request, ctx: Context) -> Response:
+    return _json(_session(request, ctx))
+
+
+async def end_session(request: Request, ctx: Context) -> Response:
+    return _json(_sessions.end(ctx.sandbox.store, _session(request, ctx), ctx.me.user_id))
+
+
+async def list_session_jobs(request: Request, ctx: Context) -> Response:
+    session = _session(request, ctx)
+    return _list_jobs(request, ctx, session["id"])
+
+
+# ----------------------------------------------------------------------------------------------------- usage
+
+
+def _query_date(request: Request, name: str) -> dt.date:
+    raw = request.query_params.get(name)
+    if not raw:
+        raise bad_request(f"`{name}` is required (a date like 2025-01-31)", name, source="query")
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise bad_request(f"`{name}` must be a date like 2025-01-31, got {raw!r}", name, source="query") from None
+
+
+async def get_usage(request: Request, ctx: Context) -> Response:
+    organization_id = request.path_params["organization_id"]
+    if organization_id != ctx.me.organization_id:
+        raise not_found("organization", "organization_id", organization_id)
+    start, end = _query_date(request, "start_date"), _query_date(request, "end_date")
+    if end <= start:
+        raise bad_request(f"`end_date` ({end}) must be after `start_date` ({start})", "end_date", source="query")
+    if (end - start).days > 3660:
+        raise bad_request("the date range may span at most 10 years", "end_date", source="query")
+    group_by = _query_enum(request, "group_by", ("job", "project", "user"), required=True)
+    modality = _query_enum(request, "modality", ("daily", "weekly", "monthly"), required=True)
+    assert group_by is not None and modality is not None
+    names: dict[str, str] = {}
+    for key in ctx.sandbox.config.api_keys:
+        names[key.project_id] = key.project_name
+        names[key.user_id] = key.name
+    return _json(_usage.usage(ctx.sandbox.store, organization_id, start, end, group_by, modality, names))
+
+
+# ------------------------------------------------------------------------------------------------------ app
+
+#: (method, path under /v0.4, handler, needs an API key)
+ROUTES: list[tuple[str, str, Handler, bool]] = [
+    ("GET", "/whoami", whoami, True),
+    ("GET", "/backends", list_backends, False),
+    ("GET", "/backends/{backend}", get_backend, False),
+    ("GET", "/backends/{backend}/characterizations", list_characterizations, False),
+    ("GET", "/backends/{backend}/characterizations/{UUID}", get_characterization, True),
+    ("POST", "/jobs", create_job, True),
+    ("GET", "/jobs", list_jobs, True),
+    ("DELETE", "/jobs", delete_jobs, True),
+    ("GET", "/jobs/estimate", estimate_job, True),
+    ("PUT", "/jobs/status/cancel", cancel_jobs, True),
+    ("GET", "/jobs/{UUID}", get_job, True),
+    ("DELETE", "/jobs/{UUID}", delete_job, True),
+    ("GET", "/jobs/{UUID}/cost", get_job_cost, True),
+    ("GET", "/jobs/{UUID}/circuits/{lang}", get_circuits, True),
+    ("PUT", "/jobs/{UUID}/status/cancel", cancel_job, True),
+    ("GET", "/jobs/{UUID}/results/probabilities", get_probabilities, True),
+    ("GET", "/jobs/{UUID}/variants/{variantId}/results/{kind}", get_variant_result, True),
+    ("POST", "/sessions", create_session, True),
+    ("GET", "/sessions", list_sessions, True),
+    ("POST", "/sessions/{session_id}/end", end_session, True),
+    ("GET", "/sessions/{session_id}", get_session, True),
+    ("GET", "/sessions/{session_id}/jobs", list_session_jobs, True),
+    ("GET", "/organizations/{organization_id}/usage", get_usage, True),
+]
+
+
+def authenticate(headers: Mapping[str, str], keys: Mapping[str, ApiKey]) -> ApiKey:
+    """The key named by ``Authorization: apiKey <key>`` (``Bearer`` is tolerated), else a 401."""
+    header = headers.get("authorization", "")
+    scheme, _, secret = header.strip().partition(" ")
+    if scheme.lower() not in ("apikey", "bearer") or not secret.strip():
+        raise unauthorized()
+    key = keys.get(secret.strip())
+    if key is None:
+        raise unauthorized()
+    return key
+
+
+def build_app(sandbox: Sandbox) -> Starlette:
+    keys = {k.key: k for k in sandbox.config.api_keys}
+
+    def endpoint(handler: Handler, needs_key: bool) -> Callable[[Request], Awaitable[Response]]:
+        async def call(request: Request) -> Response:
+            try:
+                key = authenticate(request.headers, keys) if needs_key else None
+                return await handler(request, Context(sandbox, key))
+            except ApiError as error:
+                return error.response()
+
+        call.__name__ = handler.__name__
+        return call
+
+    routes = [Route(f"/v0.4{path}", endpoint(handler, needs_key), methods=[method])
+              for method, path, handler, needs_key in ROUTES]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            message = f"no route {request.method} {request.url.path}; see https://docs.ionq.com/api-reference/v0.4"
+        elif exc.status_code == 405:
+            message = f"method {request.method} is not allowed on {request.url.path}"
+        else:
+            message = str(exc.detail)
+        return JSONResponse(error_body(exc.status_code, message), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return JSONResponse(error_body(500, f"internal sandbox error: {type(exc).__name__}"), status_code=500)
+
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})

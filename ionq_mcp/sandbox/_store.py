@@ -1,0 +1,274 @@
+"""SQLite persistence for the sandbox: jobs, results, sessions (usage is computed from jobs).
+
+One connection guarded by a lock: SQLite serialises writers anyway, every statement here is short, and a single
+connection works the same for ``:memory:`` (tests) and a file (the CLI, which survives restarts). A file
+database runs in WAL mode so a reader in another process (``sqlite3`` on the shell) never blocks the sandbox.
+
+A job is stored as its wire document (``doc``, the JSON the API returns) plus the columns that queries filter
+on, plus the original request ``payload`` (needed to run the job again after a restart).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    project_id TEXT NOT NULL,
+    organization_id TEXT NOT NULL,
+    submitter_id TEXT NOT NULL,
+    session_id TEXT,
+    parent_job_id TEXT,
+    status TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    type TEXT NOT NULL,
+    dry_run INTEGER NOT NULL,
+    submitted_at TEXT NOT NULL,
+    cost REAL NOT NULL DEFAULT 0,
+    time_us REAL NOT NULL DEFAULT 0,
+    doc TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_project ON jobs (project_id, seq);
+CREATE INDEX IF NOT EXISTS jobs_parent ON jobs (parent_job_id);
+CREATE INDEX IF NOT EXISTS jobs_session ON jobs (session_id);
+CREATE TABLE IF NOT EXISTS results (
+    job_id TEXT NOT NULL,
+    variant_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (job_id, variant_id, kind)
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    project_id TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+"""
+
+UNFINISHED = ("submitted", "ready", "started")
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One stored job: its wire document and the bookkeeping around it."""
+
+    id: str
+    seq: int
+    project_id: str
+    organization_id: str
+    submitter_id: str
+    status: str
+    cost: float
+    time_us: float
+    doc: dict[str, Any]
+    payload: dict[str, Any]
+
+
+class Store:
+    """Thread-safe job/result/session store. ``path`` is a file path or ``":memory:"``."""
+
+    def __init__(self, path: str = ":memory:"):
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        if path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._closed = False
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # ---------------------------------------------------------------------------------------------- jobs
+
+    def insert_jobs(self, jobs: Iterable[tuple[dict[str, Any], Mapping[str, Any], Mapping[str, Any]]]) -> None:
+        """Insert jobs atomically. Each item is ``(doc, payload, extra)`` where ``extra`` carries
+        ``organization_id``, ``cost`` and ``time_us``."""
+        with self._tx() as db:
+            (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) FROM jobs").fetchone()
+            for doc, payload, extra in jobs:
+                seq += 1
+                db.execute(
+                    "INSERT INTO jobs (id, seq, project_id, organization_id, submitter_id, session_id, parent_job_id,"
+                    " status, backend, type, dry_run, submitted_at, cost, time_us, doc, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (doc["id"], seq, doc["project_id"], extra["organization_id"], doc["submitter_id"],
+                     doc.get("session_id"), doc.get("parent_job_id"), doc["status"], doc["backend"], doc["type"],
+                     int(bool(doc.get("dry_run"))), doc["submitted_at"], float(extra.get("cost", 0.0)),
+                     float(extra.get("time_us", 0.0)), json.dumps(doc), json.dumps(payload)),
+                )
+
+    _JOB_COLUMNS = "id, seq, project_id, organization_id, submitter_id, status, cost, time_us, doc, payload"
+
+    @staticmethod
+    def _row(row: tuple[Any, ...]) -> JobRow:
+        return JobRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], json.loads(row[8]),
+                      json.loads(row[9]))
+
+    def get_job(self, job_id: str, project_id: str | None = None) -> JobRow | None:
+        """The job, or None when it does not exist or belongs to another project."""
+        rows = self._query(f"SELECT {self._JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        if not rows:
+            return None
+        job = self._row(rows[0])
+        if project_id is not None and job.project_id != project_id:
+            return None
+        return job
+
+    def update_job(self, job_id: str, changes: Mapping[str, Any], *, only_if_status: Iterable[str] | None = None,
+                   cost: float | None = None, time_us: float | None = None) -> dict[str, Any] | None:
+        """Merge ``changes`` into the job's document. With ``only_if_status`` the update happens only while the
+        job is in one of those statuses (an atomic compare-and-set, so a cancel and a completion cannot both
+        win). Returns the new document, or None when nothing was updated."""
+        allowed = set(only_if_status) if only_if_status is not None else None
+        with self._tx() as db:
+            row = db.execute("SELECT status, doc FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None or (allowed is not None and row[0] not in allowed):
+                return None
+            doc = json.loads(row[1])
+            doc.update(changes)
+            sets = ["doc = ?", "status = ?"]
+            args: list[Any] = [json.dumps(doc), doc["status"]]
+            if cost is not None:
+                sets.append("cost = ?")
+                args.append(cost)
+            if time_us is not None:
+                sets.append("time_us = ?")
+                args.append(time_us)
+            db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*args, job_id))
+            return doc
+
+    def list_jobs(self, project_id: str, *, ids: Sequence[str] | None = None, parent_job_id: str | None = None,
+                  status: str | None = None, backends: Sequence[str] | None = None, session_id: str | None = None,
+                  submitter_id: str | None = None, after_seq: int | None = None,
+                  limit: int | None = None) -> list[JobRow]:
+        """Jobs of one project, newest first, filtered; ``after_seq`` continues a page (seq strictly below)."""
+        where = ["project_id = ?"]
+        args: list[Any] = [project_id]
+        for column, value in (("parent_job_id", parent_job_id), ("status", status), ("session_id", session_id),
+                              ("submitter_id", submitter_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        for column, values in (("id", ids), ("backend", backends)):
+            if values is not None:
+                where.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
+                args.extend(values)
+        if after_seq is not None:
+            where.append("seq < ?")
+            args.append(after_seq)
+        sql = f"SELECT {self._JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)} ORDER BY seq DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [self._row(r) for r in self._query(sql, args)]
+
+    def count_jobs(self, project_id: str | None = None, *, status: str | None = None,
+                   session_id: str | None = None, include_children: bool = True) -> int:
+        """How many jobs are stored (optionally of one project, status or session)."""
+        where, args = ["1"], []
+        for column, value in (("project_id", project_id), ("status", status), ("session_id", session_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if not include_children:
+            where.append("parent_job_id IS NULL")
+        return int(self._query(f"SELECT COUNT(*) FROM jobs WHERE {' AND '.join(where)}", args)[0][0])
+
+    def session_totals(self, session_id: str) -> tuple[int, float]:
+        """(top-level non-dry-run job count, summed cost) of a session's jobs that were not refused."""
+        row = self._query("SELECT COUNT(*), COALESCE(SUM(cost), 0) FROM jobs WHERE session_id = ? AND "
+                          "parent_job_id IS NULL AND dry_run = 0", (session_id,))[0]
+        return int(row[0]), float(row[1])
+
+    def delete_job(self, job_id: str) -> None:
+        """Delete a job, its children and every stored result."""
+        with self._tx() as db:
+            children = [r[0] for r in db.execute("SELECT id FROM jobs WHERE parent_job_id = ?", (job_id,))]
+            for jid in (job_id, *children):
+                db.execute("DELETE FROM results WHERE job_id = ?", (jid,))
+                db.execute("DELETE FROM jobs WHERE id = ?", (jid,))
+
+    def unfinished_jobs(self) -> list[JobRow]:
+        """Top-level jobs not yet in a final status, oldest first (re-queued after a restart)."""
+        marks = ", ".join("?" * len(UNFINISHED))
+        rows = self._query(f"SELECT {self._JOB_COLUMNS} FROM jobs WHERE status IN ({marks}) AND parent_job_id IS "
+                           f"NULL AND dry_run = 0 ORDER BY seq", UNFINISHED)
+        return [self._row(r) for r in rows]
+
+    def billed_jobs(self, organization_id: str, start: str, end: str) -> list[JobRow]:
+        """Completed, non-dry-run top-level jobs of an organization submitted in [start, end) (ISO strings)."""
+        rows = self._query(f"SELECT {self._JOB_COLUMNS} FROM jobs WHERE organization_id = ? AND status = "
+                           f"'completed' AND dry_run = 0 AND parent_job_id IS NULL AND submitted_at >= ? AND "
+                           f"submitted_at < ? ORDER BY seq", (organization_id, start, end))
+        return [self._row(r) for r in rows]
+
+    # ------------------------------------------------------------------------------------------- results
+
+    def put_results(self, job_id: str, items: Iterable[tuple[str, str, Any]]) -> None:
+        """Store ``(variant_id, kind, data)`` results of a job; ``variant_id`` is ``""`` for the aggregate."""
+        with self._tx() as db:
+            for variant_id, kind, data in items:
+                db.execute("INSERT OR REPLACE INTO results (job_id, variant_id, kind, data) VALUES (?, ?, ?, ?)",
+                           (job_id, variant_id, kind, json.dumps(data)))
+
+    def get_result(self, job_id: str, kind: str, variant_id: str = "") -> Any | None:
+        rows = self._query("SELECT data FROM results WHERE job_id = ? AND variant_id = ? AND kind = ?",
+                           (job_id, variant_id, kind))
+        return json.loads(rows[0][0]) if rows else None
+
+    # ------------------------------------------------------------------------------------------ sessions
+
+    def insert_session(self, doc: dict[str, Any]) -> None:
+        with self._tx() as db:
+            (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) FROM sessions").fetchone()
+            db.execute("INSERT INTO sessions (id, seq, project_id, doc) VALUES (?, ?, ?, ?)",
+                       (doc["id"], seq + 1, doc["project_id"], json.dumps(doc)))
+
+    def get_session(self, session_id: str, project_id: str | None = None) -> dict[str, Any] | None:
+        rows = self._query("SELECT project_id, doc FROM sessions WHERE id = ?", (session_id,))
+        if not rows or (project_id is not None and rows[0][0] != project_id):
+            return None
+        return json.loads(rows[0][1])
+
+    def update_session(self, session_id: str, changes: Mapping[str, Any]) -> dict[str, Any] | None:
+        with self._tx() as db:
+            row = db.execute("SELECT doc FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is None:
+                return None
+            doc = json.loads(row[0])
+            doc.update(changes)
+            db.execute("UPDATE sessions SET doc = ? WHERE id = ?", (json.dumps(doc), session_id))
+            return doc
+
+    def list_sessions(self, project_id: str) -> list[dict[str, Any]]:
+        rows = self._query("SELECT doc FROM sessions WHERE project_id = ? ORDER BY seq DESC", (project_id,))
+        return [json.loads(r[0]) for r in rows]
