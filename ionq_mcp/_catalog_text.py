@@ -147,7 +147,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
     "POST /jobs": {
         "description": _CREATE_JOB,
         "args": {
-            "type": "Job type; default ionq.circuit.v1.",
+            "type": "Job type; selects the shape of input.",
             "input": "Circuit(s) or function; shape per type, see above.",
             "shots": None, "session_id": "Run inside this session (create_session).",
             "dry_run": "Validate and estimate without running.",
