@@ -33,15 +33,13 @@ def text_error(text: str, structured: dict | None = None) -> types.CallToolResul
 
 
 def validation_error(op: Operation, text: str, problems: list[Any]) -> types.CallToolResult:
-    """Arguments failed validation: nothing was sent upstream; the text names each field and what is allowed."""
-    fields = []
-    for problem in problems:
-        path = getattr(problem, "path", None)
-        fields.append(str(path) if path is not None else str(problem))
-    return text_error(
-        f"Invalid arguments for {op.name} (nothing was sent to IonQ):\n{text}",
-        {"error": {"type": "invalid_arguments", "tool": op.name, "fields": fields, "message": text}},
-    )
+    """Arguments failed validation: nothing was sent upstream. ``text`` (from ``format_problems``) names each
+    field, what is wrong and what is allowed; the structured content lists the same problems."""
+    listed = [
+        {"path": getattr(p, "path", ""), "problem": getattr(p, "message", str(p)), "allowed": getattr(p, "allowed", None)}
+        for p in problems
+    ]
+    return text_error(text, {"error": {"type": "invalid_arguments", "tool": op.name, "problems": listed}})
 
 
 def _lister(op: Operation) -> str:

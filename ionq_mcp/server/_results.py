@@ -46,10 +46,7 @@ INLINE_JSON_BYTES = 1_500
 #: Tools whose response is a map from decimal basis state to probability or count.
 DISTRIBUTION_OPS = frozenset({"get_job_probabilities", "get_variant_probabilities", "get_variant_histogram"})
 
-_BIT_ORDER = (
-    "Keys of the outcome map are decimal basis states with qubit 0 as the least significant bit; in "
-    "'bitstrings' qubit 0 is the rightmost character, padded to the highest qubit that was observed."
-)
+_BIT_ORDER = "qubit 0 = least significant bit of the decimal keys = rightmost character of the bitstrings"
 
 #: Properties the server adds next to a distribution (``{result_key: top outcomes, ...}``).
 DISTRIBUTION_EXTRA_PROPERTIES: dict[str, Any] = {

@@ -1,0 +1,156 @@
+"""Serving the MCP server over stdio (default) or streamable HTTP.
+
+HTTP security contract:
+
+* every HTTP request must carry ``Authorization: Bearer <IONQ_MCP_HTTP_TOKEN>`` (compared in constant time);
+  a missing or wrong token gets 401 and never reaches the MCP layer;
+* on a loopback host without a configured token, a random token is generated and printed to stderr once; on
+  any other host the server refuses to start without a token;
+* DNS-rebinding protection is on for every host: the Host and Origin headers must match the bind address
+  (loopback names for a loopback bind) or ``IONQ_MCP_ALLOWED_HOSTS`` / ``IONQ_MCP_ALLOWED_ORIGINS``.
+
+Both protocol eras are served: the SDK's streamable HTTP app answers the 2025-11-25 handshake and the
+2026-07-28 per-request envelope on the same endpoint (``/mcp``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import secrets
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ionq_mcp.server._app import ServerApp
+    from ionq_mcp.server._config import ServerConfig
+
+__all__ = [
+    "BearerTokenMiddleware",
+    "TokenRequired",
+    "is_loopback_host",
+    "resolve_http_token",
+    "build_http_app",
+    "serve_stdio",
+    "serve_http",
+]
+
+MCP_PATH = "/mcp"
+_LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
+_LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
+
+
+class TokenRequired(RuntimeError):
+    """Refusing to serve HTTP on a non-loopback address without ``IONQ_MCP_HTTP_TOKEN``."""
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals (IPv4 or IPv6, with or without brackets)."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class BearerTokenMiddleware:
+    """ASGI middleware: HTTP requests without the right bearer token get 401; other scopes pass through."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        if not token:
+            raise ValueError("token: must be a non-empty string")
+        self.app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            provided = b""
+            for name, value in scope.get("headers", ()):
+                if name == b"authorization":
+                    provided = value
+                    break
+            if not hmac.compare_digest(provided, self._expected):
+                await self._reject(send, missing=not provided)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _reject(send: Any, *, missing: bool) -> None:
+        message = "missing bearer token" if missing else "invalid bearer token"
+        body = json.dumps({"error": "unauthorized", "message": f"{message}: send 'Authorization: Bearer "
+                           "<IONQ_MCP_HTTP_TOKEN>'"}).encode()
+        await send({
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", b'Bearer realm="ionq-mcp"'),
+            ],
+        })
+        await send({"type": "http.response.body", "body": body})
+
+
+def resolve_http_token(config: ServerConfig) -> tuple[str, bool]:
+    """The bearer token to require, and whether it was generated here.
+
+    Raises :class:`TokenRequired` for a non-loopback host without ``IONQ_MCP_HTTP_TOKEN``.
+    """
+    if config.http_token:
+        return config.http_token, False
+    if not is_loopback_host(config.host):
+        raise TokenRequired(
+            f"refusing to serve HTTP on {config.host} without a token: set IONQ_MCP_HTTP_TOKEN to a long random "
+            "secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or bind to 127.0.0.1"
+        )
+    return secrets.token_urlsafe(32), True
+
+
+def _security_settings(config: ServerConfig) -> Any:
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    hosts = list(_LOOPBACK_HOSTS)
+    origins = list(_LOOPBACK_ORIGINS)
+    if not is_loopback_host(config.host) and config.host not in ("0.0.0.0", "::"):
+        name = f"[{config.host}]" if ":" in config.host else config.host
+        hosts += [name, f"{name}:*"]
+        origins += [f"http://{name}:*", f"https://{name}:*", f"https://{name}"]
+    hosts += list(config.allowed_hosts)
+    origins += list(config.allowed_origins)
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
+                                     allowed_origins=origins)
+
+
+def build_http_app(server: ServerApp, config: ServerConfig, token: str) -> Any:
+    """The ASGI app: the SDK's streamable HTTP app at ``/mcp`` behind the bearer-token check."""
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH, host=config.host, transport_security=_security_settings(config)
+    )
+    return BearerTokenMiddleware(app, token)
+
+
+async def serve_stdio(server: ServerApp) -> None:
+    """Serve one client over stdin/stdout until it disconnects."""
+    from mcp.server.stdio import stdio_server
+
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+async def serve_http(server: ServerApp, config: ServerConfig) -> None:
+    """Serve streamable HTTP on ``config.host:config.port`` until interrupted (see the module contract)."""
+    import uvicorn
+
+    token, generated = resolve_http_token(config)
+    app = build_http_app(server, config, token)
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    print(f"ionq-mcp: streamable HTTP on http://{host}:{config.port}{MCP_PATH}", file=sys.stderr)
+    if generated:
+        print(f"ionq-mcp: no IONQ_MCP_HTTP_TOKEN set; this run's token is: {token}", file=sys.stderr)
+        print("ionq-mcp: clients must send 'Authorization: Bearer <token>'", file=sys.stderr)
+    sys.stderr.flush()
+    uv_config = uvicorn.Config(app, host=config.host, port=config.port, log_level="warning", lifespan="on")
+    await uvicorn.Server(uv_config).serve()
