@@ -1,0 +1,368 @@
+"""Tools that spend money or destroy state, behind the spend guard.
+
+Every handler follows one path: (fresh estimate) -> :class:`~ionq_mcp.guard.Guard` decision -> user
+confirmation when the decision asks for it (:mod:`._confirm`) -> the upstream call through ``call.client`` ->
+ledger commit (or release) -> one audit line. A refusal is an ``isError`` result whose text says what the user
+must change; nothing is sent upstream.
+
+``GUARDED_HANDLERS`` covers create_job, create_session, delete_jobs and cancel_many_jobs (the guard's subjects),
+cancel_job, delete_job and end_session (audited only), and get_job_cost (which also reconciles the ledger with
+the billed cost). ``run_circuit`` submits through :func:`submit_job`, the same path as create_job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+import mcp_types as types
+
+from ionq_mcp import circuits
+from ionq_mcp.guard import Decision, Guard, GuardRefused
+from ionq_mcp.server import _errors
+from ionq_mcp.server._call import to_jsonable
+from ionq_mcp.server._confirm import confirm, refusal_text
+
+if TYPE_CHECKING:
+    from ionq_mcp.server._call import Handler, ToolCall
+
+__all__ = ["CostEstimate", "GUARDED_HANDLERS", "Submitted", "estimate_plan", "invalid_job", "parse_payload",
+           "reconcile_job", "spend_summary", "submit_job"]
+
+#: Body fields of a job payload (create_job's arguments); workflow-only arguments are dropped before sending.
+JOB_FIELDS = ("name", "metadata", "shots", "backend", "session_id", "settings", "dry_run", "noise", "type",
+              "input", "external_settings")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Estimates
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """A fresh ``/jobs/estimate`` answer for a validated job, with the billable counts we sent.
+
+    ``cost_usd`` is the service's number (authoritative). ``queue_time_s`` and ``execution_time_s`` are as
+    the service reports them (seconds). ``rates`` is its ``rate_information``.
+    """
+
+    backend: str
+    job_type: str
+    qubits: int
+    shots: int
+    one_qubit_gates: int
+    two_qubit_gates: int
+    error_mitigation: bool
+    cost_usd: float
+    unit: str
+    queue_time_s: float | None
+    execution_time_s: float | None
+    rates: Mapping[str, Any]
+
+    def formula(self) -> str:
+        """IonQ's gate-shot formula with this job's numbers filled in."""
+        r = self.rates
+        minimum, c1, c2 = r.get("job_cost_minimum"), r.get("cost_1q_gate"), r.get("cost_2q_gate")
+        if not all(isinstance(v, (int, float)) for v in (minimum, c1, c2)):
+            return f"estimated by IonQ: {self.cost_usd:.4f} {self.unit}"
+        n1, n2, s = self.one_qubit_gates, self.two_qubit_gates, self.shots
+        em = " (with error mitigation)" if self.error_mitigation else ""
+        return (f"cost = minimum{em} + cost_1q_gate*1q_gates*shots + cost_2q_gate*2q_gates*shots = "
+                f"{minimum:g} + {c1:g}*{n1}*{s} + {c2:g}*{n2}*{s} = "
+                f"{minimum + c1 * n1 * s + c2 * n2 * s:.4f} {self.unit}; IonQ's estimate: "
+                f"{self.cost_usd:.4f} {self.unit}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "estimated_cost_usd": self.cost_usd,
+            "formula": self.formula(),
+            "backend": self.backend,
+            "type": self.job_type,
+            "qubits": self.qubits,
+            "shots": self.shots,
+            "one_qubit_gates": self.one_qubit_gates,
+            "two_qubit_gates": self.two_qubit_gates,
+            "error_mitigation": self.error_mitigation,
+            "predicted_queue_time_s": self.queue_time_s,
+            "estimated_execution_time_s": self.execution_time_s,
+            "rate_information": dict(self.rates),
+        }
+
+
+def parse_payload(arguments: Mapping[str, Any]) -> tuple[dict[str, Any], circuits.JobPlan]:
+    """The job body (create_job's fields only, ``type`` filled with its default) and its validated plan.
+    Raises ``CircuitError``."""
+    payload = {k: v for k, v in arguments.items() if k in JOB_FIELDS and v is not None}
+    plan = circuits.parse_job(payload)
+    payload.setdefault("type", plan.type)
+    return payload, plan
+
+
+async def estimate_plan(client: Any, plan: circuits.JobPlan, backend: str | None = None) -> CostEstimate:
+    """Ask ``/jobs/estimate`` about ``plan`` (optionally on another ``backend``), with billable gate counts from
+    :mod:`ionq_mcp.circuits` (multi-controlled gates = 6*(N-2) two-qubit gates)."""
+    backend = backend or plan.backend
+    n1, n2 = plan.gate_counts()
+    raw = to_jsonable(await client.get_job_estimate(
+        backend=backend, type=plan.type, qubits=plan.qubits, shots=plan.shots, one_qubit_gates=n1,
+        two_qubit_gates=n2, error_mitigation=plan.debiasing))
+    cost = raw.get("estimated_cost")
+    if not isinstance(cost, (int, float)):
+        raise GuardRefused(f"IonQ returned no cost estimate for this job on {backend}; a paid job is never "
+                           "submitted without one. Try again later.")
+    return CostEstimate(
+        backend=backend, job_type=plan.type, qubits=plan.qubits, shots=plan.shots, one_qubit_gates=n1,
+        two_qubit_gates=n2, error_mitigation=plan.debiasing, cost_usd=float(cost),
+        unit=str(raw.get("cost_unit") or "usd"), queue_time_s=_num(raw.get("current_predicted_queue_time")),
+        execution_time_s=_num(raw.get("estimated_execution_time")), rates=raw.get("rate_information") or {})
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Shared plumbing
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _guard(call: ToolCall) -> Guard:
+    if call.guard is None:
+        raise _errors.ToolUnavailable(f"{call.op.name} needs the spend guard, which this server was built without.")
+    return call.guard
+
+
+def invalid_job(call: ToolCall, error: circuits.CircuitError) -> types.CallToolResult:
+    """A job payload that breaks IonQ's rules: nothing is sent; each problem names its field."""
+    return _errors.validation_error(call.op, "\n".join(f"- {p}" for p in error.problems), error.problems)
+
+
+def _refused(call: ToolCall, message: str, outcome: str = "refused", **facts: Any) -> types.CallToolResult:
+    call.guard.audit(call.op.name, call.arguments, outcome, detail=message,
+                     estimated_usd=facts.get("estimated_cost_usd"))
+    return _errors.text_error(message, {"error": {"type": "guard_" + outcome, "tool": call.op.name,
+                                                  "message": message, **facts}})
+
+
+async def _confirmed(call: ToolCall, decision: Decision, action: str, how: str) \
+        -> types.CallToolResult | types.InputRequiredResult | None:
+    """None when the decision needs no confirmation or the user accepted; else what the handler returns."""
+    if decision.action != "confirm":
+        return None
+    answer = await confirm(call, decision.message, estimate_usd=decision.estimate_usd)
+    if answer.pending is not None:
+        return answer.pending
+    if answer.accepted:
+        return None
+    facts = {} if decision.estimate_usd is None else {"estimated_cost_usd": decision.estimate_usd}
+    return _refused(call, refusal_text(answer.outcome, action, how),
+                    "declined" if answer.outcome == "decline" else answer.outcome, **facts)
+
+
+def _how_to_lower_cost(guard: Guard) -> str:
+    return (f"lower the cost to at most ${guard.policy.confirm_above_usd:,.2f} (fewer shots or gates, no error "
+            f"mitigation), or ask the user to raise IONQ_MCP_CONFIRM_ABOVE_USD in the MCP server's environment, "
+            f"or use an MCP client that supports elicitation.")
+
+
+def _keeps_reservation(exc: BaseException) -> bool:
+    """After this failure the job may exist (and be billed): keep the money reserved (fail closed)."""
+    if type(exc).__name__ == "UncertainOutcomeError":
+        return True
+    return type(exc).__name__ in ("APIConnectionError", "APITimeoutError") and getattr(exc, "request_sent", True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Jobs
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A job that went through the guard and was accepted upstream."""
+
+    job: dict[str, Any]  # the create_job response (id, status, ...)
+    estimate: CostEstimate | None  # None for the simulator (no estimate needed) and dry runs
+
+    @property
+    def job_id(self) -> str:
+        return str(self.job.get("id"))
+
+
+async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None) \
+        -> Submitted | types.CallToolResult | types.InputRequiredResult:
+    """Guarded submission of one job (create_job, run_circuit). Returns :class:`Submitted`, or the refusal /
+    pending confirmation the handler must return as is."""
+    guard = _guard(call)
+    try:
+        payload, plan = parse_payload(call.arguments if arguments is None else arguments)
+    except circuits.CircuitError as error:
+        return invalid_job(call, error)
+    backend = plan.backend
+    gate = guard.check_backend(backend)
+    if not gate.allowed:
+        return _refused(call, gate.message)
+    if not circuits.is_qpu(backend) or plan.dry_run:
+        # Free: no estimate, no ledger (the < 2 ms path). Only the audit line.
+        try:
+            created = to_jsonable(await call.client.create_job(**payload))
+        except BaseException as exc:
+            guard.audit(call.op.name, payload, "failed", estimated_usd=0.0, detail=type(exc).__name__)
+            raise
+        guard.audit(call.op.name, payload, "submitted", estimated_usd=0.0, job_id=created.get("id"))
+        return Submitted(created, None)
+
+    try:
+        estimate = await estimate_plan(call.client, plan)
+    except GuardRefused as refusal:
+        return _refused(call, refusal.message)
+    decision = await anyio.to_thread.run_sync(guard.check_job, backend, estimate.cost_usd)
+    if decision.action == "refuse":
+        return _refused(call, decision.message, estimated_cost_usd=estimate.cost_usd)
+    stop = await _confirmed(call, decision, "the job was not submitted", _how_to_lower_cost(guard))
+    if stop is not None:
+        return stop
+    try:
+        reservation = await anyio.to_thread.run_sync(guard.reserve, call.op.name, backend, estimate.cost_usd)
+    except GuardRefused as refusal:
+        return _refused(call, refusal.message, estimated_cost_usd=estimate.cost_usd)
+    try:
+        created = to_jsonable(await call.client.create_job(**payload))
+    except BaseException as exc:
+        if _keeps_reservation(exc):
+            guard.audit(call.op.name, payload, "uncertain", estimated_usd=estimate.cost_usd,
+                        detail=f"{type(exc).__name__}: the job may exist; its estimate stays reserved")
+        else:
+            await anyio.to_thread.run_sync(guard.release, reservation)
+            guard.audit(call.op.name, payload, "failed", estimated_usd=estimate.cost_usd, detail=type(exc).__name__)
+        raise
+    job_id = str(created.get("id"))
+    await anyio.to_thread.run_sync(guard.commit, reservation, job_id)
+    guard.audit(call.op.name, payload, "submitted", estimated_usd=estimate.cost_usd, job_id=job_id)
+    return Submitted(created, estimate)
+
+
+def spend_summary(guard: Guard, estimate: CostEstimate) -> dict[str, Any]:
+    return {"estimated_cost_usd": estimate.cost_usd, "spent_24h_usd": round(guard.spent_usd(), 6),
+            "daily_budget_usd": guard.policy.daily_budget_usd}
+
+
+async def create_job(call: ToolCall) -> dict | types.CallToolResult | types.InputRequiredResult:
+    outcome = await submit_job(call)
+    if not isinstance(outcome, Submitted):
+        return outcome
+    if outcome.estimate is None:
+        return outcome.job
+    return {**outcome.job, "spend": spend_summary(call.guard, outcome.estimate)}
+
+
+async def reconcile_job(call: ToolCall, job_id: str, cost: Mapping[str, Any] | None = None) -> float | None:
+    """Record a ledgered job's billed cost once IonQ reports it; returns the actual cost (USD) or None."""
+    guard = call.guard
+    if guard is None:
+        return None
+    entry = await anyio.to_thread.run_sync(guard.ledger_entry, job_id)
+    if cost is None:
+        if entry is None or entry.get("actual_usd") is not None:
+            return None if entry is None else entry["actual_usd"]
+        cost = to_jsonable(await call.client.get_job_cost(job_id=job_id))
+    value = (cost.get("cost") or {}).get("value") if isinstance(cost.get("cost"), Mapping) else None
+    if entry is None or not isinstance(value, (int, float)):
+        return value if isinstance(value, (int, float)) else None
+    if entry.get("actual_usd") != value:
+        await anyio.to_thread.run_sync(guard.reconcile, job_id, float(value))
+        guard.audit("reconcile", {"job_id": job_id}, "reconciled", estimated_usd=entry.get("estimated_usd"),
+                    actual_usd=float(value), job_id=job_id)
+    return float(value)
+
+
+async def get_job_cost(call: ToolCall) -> dict:
+    cost = to_jsonable(await call.client.get_job_cost(**call.arguments))
+    job_id = call.arguments.get("job_id")
+    if isinstance(cost, dict) and isinstance(job_id, str):
+        await reconcile_job(call, job_id, cost)
+    return cost
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Sessions and bulk actions
+# --------------------------------------------------------------------------------------------------------------
+
+
+async def create_session(call: ToolCall) -> dict | types.CallToolResult | types.InputRequiredResult:
+    guard = _guard(call)
+    backend = str(call.arguments.get("backend"))
+    decision = await anyio.to_thread.run_sync(guard.check_session, backend, call.arguments.get("settings"))
+    if decision.action == "refuse":
+        return _refused(call, decision.message)
+    stop = await _confirmed(call, decision, "the session was not created", (
+        f"give the session a smaller settings.cost_limit (at most ${guard.policy.confirm_above_usd:,.2f}), or ask "
+        f"the user to raise IONQ_MCP_CONFIRM_ABOVE_USD in the MCP server's environment, or use an MCP client that "
+        f"supports elicitation."))
+    if stop is not None:
+        return stop
+    arguments = {**call.arguments}
+    if decision.settings:
+        arguments["settings"] = dict(decision.settings)
+    try:
+        session = to_jsonable(await call.client.create_session(**arguments))
+    except BaseException as exc:
+        guard.audit(call.op.name, arguments, "failed", detail=type(exc).__name__)
+        raise
+    guard.audit(call.op.name, arguments, "created", estimated_usd=decision.estimate_usd,
+                job_id=session.get("id") if isinstance(session, dict) else None)
+    return session
+
+
+def _bulk(method_name: str) -> Handler:
+    async def handler(call: ToolCall) -> dict | types.CallToolResult | types.InputRequiredResult:
+        guard = _guard(call)
+        ids = call.arguments.get("ids") or []
+        decision = guard.check_bulk(call.op.name, len(ids))
+        stop = await _confirmed(call, decision, "no job was touched", (
+            f"act on at most {guard.policy.bulk_confirm_above} ids per call, or ask the user to raise "
+            f"IONQ_MCP_BULK_CONFIRM_ABOVE in the MCP server's environment, or use an MCP client that supports "
+            f"elicitation."))
+        if stop is not None:
+            return stop
+        return await _audited(call, method_name)
+
+    handler.__name__ = method_name
+    return handler
+
+
+async def _audited(call: ToolCall, method_name: str) -> Any:
+    """Run the plain client call and write one audit line with its outcome."""
+    try:
+        result = to_jsonable(await getattr(call.client, method_name)(**call.arguments))
+    except BaseException as exc:
+        call.guard.audit(call.op.name, call.arguments, "failed", detail=type(exc).__name__,
+                         job_id=call.arguments.get("job_id"))
+        raise
+    call.guard.audit(call.op.name, call.arguments, "done", job_id=call.arguments.get("job_id")
+                     or call.arguments.get("session_id"))
+    return result
+
+
+def _audited_handler(method_name: str) -> Handler:
+    async def handler(call: ToolCall) -> Any:
+        _guard(call)
+        return await _audited(call, method_name)
+
+    handler.__name__ = method_name
+    return handler
+
+
+GUARDED_HANDLERS: dict[str, Handler] = {
+    "create_job": create_job,
+    "create_session": create_session,
+    "delete_jobs": _bulk("delete_jobs"),
+    "cancel_many_jobs": _bulk("cancel_many_jobs"),
+    "cancel_job": _audited_handler("cancel_job"),
+    "delete_job": _audited_handler("delete_job"),
+    "end_session": _audited_handler("end_session"),
+    "get_job_cost": get_job_cost,
+}

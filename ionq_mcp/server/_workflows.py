@@ -1,0 +1,420 @@
+"""Workflow tools: the common paths of an agent's work in one call each.
+
+``WORKFLOW_HANDLERS`` (declared as data in ``capabilities/ionq-mcp-workflows.yaml``):
+
+* ``estimate_circuit_cost``: billable gate counts -> ``/jobs/estimate`` -> cost, queue/execution time, formula.
+* ``run_circuit``: validate -> estimate -> guard (maybe confirm) -> submit -> wait -> results + actual cost;
+  on timeout the job id and status, so the agent resumes with ``wait_for_job`` / ``get_job_results``.
+* ``wait_for_job``: polls with backoff (:data:`FIRST_POLL_S` growing by :data:`BACKOFF` to :data:`MAX_POLL_S`),
+  reports MCP progress for each status change, returns the current status on timeout. Cancelling the MCP
+  request cancels the wait (anyio cancellation reaches the sleep or the HTTP call); the job itself keeps running.
+* ``get_job_results``: bitstring results with top-k and total mass; per child job of a multi-circuit parent;
+  per variant when debiasing produced variants.
+* ``compare_backends``: every backend's status, qubits, queue, latest fidelities and this job's estimated cost.
+
+Bit order everywhere: qubit 0 is the **rightmost** character of a bitstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import mcp_types as types
+
+from ionq_mcp import circuits
+from ionq_mcp.client import TERMINAL_JOB_STATUSES, bitstring, counts_from_probabilities, resolve_results
+from ionq_mcp.client import top_k as client_top_k
+from ionq_mcp.guard import GuardRefused
+from ionq_mcp.server import _errors, _results
+from ionq_mcp.server._call import to_jsonable
+from ionq_mcp.server._guarded import (
+    Submitted,
+    estimate_plan,
+    invalid_job,
+    parse_payload,
+    reconcile_job,
+    submit_job,
+)
+
+if TYPE_CHECKING:
+    from ionq_mcp.server._call import Handler, ToolCall
+
+__all__ = ["WORKFLOW_HANDLERS", "wait_job", "job_results"]
+
+FIRST_POLL_S = 1.0
+MAX_POLL_S = 30.0
+BACKOFF = 1.5
+DEFAULT_TIMEOUT_S = 300.0
+DEFAULT_TOP_K = 16
+BIT_ORDER = "qubit 0 is the rightmost bit"
+
+#: Job status -> progress step (of :data:`PROGRESS_TOTAL`). Terminal statuses are the last step.
+STATUS_STEP = {"submitted": 1, "ready": 2, "started": 3, "running": 3}
+PROGRESS_TOTAL = 4
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Waiting
+# --------------------------------------------------------------------------------------------------------------
+
+
+async def wait_job(call: ToolCall, job_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+                   first_poll_s: float = FIRST_POLL_S) -> tuple[dict[str, Any], bool]:
+    """Poll ``job_id`` until it is terminal or ``timeout_s`` passes. Returns (job JSON, finished?).
+
+    Progress: one notification per status change, ``progress`` = the status's step, ``total`` = 4 (monotonic,
+    as MCP requires). Cancellation of the surrounding request propagates (nothing here swallows it).
+    """
+    deadline = anyio.current_time() + max(0.0, timeout_s)
+    interval = max(0.01, first_poll_s)
+    last_step = 0
+    while True:
+        job = to_jsonable(await call.client.get_job(job_id=job_id))
+        status = str(job.get("status"))
+        finished = status in TERMINAL_JOB_STATUSES
+        step = PROGRESS_TOTAL if finished else STATUS_STEP.get(status, last_step)
+        if step > last_step:
+            last_step = step
+            await call.progress(step, PROGRESS_TOTAL, f"job {job_id}: {status}")
+        if finished:
+            return job, True
+        remaining = deadline - anyio.current_time()
+        if remaining <= 0:
+            return job, False
+        await anyio.sleep(min(interval, remaining))
+        interval = min(interval * BACKOFF, MAX_POLL_S)
+
+
+def _timeout_result(job: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
+    job_id, status = job.get("id"), job.get("status")
+    return {
+        "summary": (f"Job {job_id} is still {status} after {timeout_s:g} s. It keeps running: resume with "
+                    f"wait_for_job(job_id=\"{job_id}\") or get_job_results(job_id=\"{job_id}\")."),
+        "job_id": job_id, "status": status, "done": False,
+        "resume_with": ["wait_for_job", "get_job_results"],
+    }
+
+
+async def wait_for_job(call: ToolCall) -> dict[str, Any]:
+    args = call.arguments
+    timeout_s = float(args.get("timeout_s", DEFAULT_TIMEOUT_S))
+    job, finished = await wait_job(call, args["job_id"], timeout_s=timeout_s,
+                                   first_poll_s=float(args.get("poll_interval_s", FIRST_POLL_S)))
+    if not finished:
+        return _timeout_result(job, timeout_s)
+    if job.get("status") == "completed":
+        await reconcile_job(call, str(job["id"]))
+    out = {"summary": f"Job {job['id']} is {job['status']}." + _failure_text(job), "job_id": job["id"],
+           "status": job["status"], "done": True}
+    if job.get("status") == "completed":
+        out["summary"] += " Read its results with get_job_results."
+    return {**out, "job": job}
+
+
+def _failure_text(job: Mapping[str, Any]) -> str:
+    failure = job.get("failure") or {}
+    if not failure:
+        return ""
+    return f" Failure {failure.get('code')}: {failure.get('message')}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _qubits_of(job: Mapping[str, Any]) -> int | None:
+    stats = job.get("stats") or {}
+    qubits = stats.get("qubits") if isinstance(stats, Mapping) else None
+    return qubits if isinstance(qubits, int) else None
+
+
+def distribution_summary(dist: Mapping[str, Any], *, qubits: int | None, top_k: int,
+                         shots: int | None = None) -> dict[str, Any]:
+    """A decimal-keyed distribution as the agent reads it: the ``top_k`` outcomes as bitstrings (qubit 0
+    rightmost), the mass not shown, the total mass, and integer ``counts`` of the shown outcomes when the job
+    was sampled with ``shots``."""
+    dist = {str(k): float(v) for k, v in dist.items() if isinstance(v, (int, float))}
+    width = max([qubits or 0, *(int(k).bit_length() for k in dist), 1])
+    head = client_top_k(dist, top_k)
+    out: dict[str, Any] = {
+        "bitstrings": {bitstring(k, width): p for k, p in head.items},
+        "shown": len(head.items),
+        "total_outcomes": len(dist),
+        "remaining_mass": round(head.remaining, 12),
+        "total_mass": round(sum(dist.values()), 12),
+    }
+    if shots:
+        counts = counts_from_probabilities(dist, shots)
+        out["counts"] = {bitstring(k, width): counts.get(k, 0) for k, _ in head.items}
+    return out
+
+
+async def job_results(call: ToolCall, job: Mapping[str, Any], *, top_k: int = DEFAULT_TOP_K,
+                      qubits: int | None = None) -> dict[str, Any]:
+    """Results of a completed job: ``results`` (bitstrings, top-k, masses), or ``children`` (one per circuit) for
+    a multi-circuit parent, plus ``variants`` for debiasing variants."""
+    client = call.client
+    job_id = str(job["id"])
+    qubits = qubits or _qubits_of(job)
+    shots = job.get("shots") if isinstance(job.get("shots"), int) and _sampled(job) else None
+
+    def summary(dist: Any) -> dict[str, Any]:
+        return distribution_summary(to_jsonable(dist), qubits=qubits, top_k=top_k, shots=shots)
+
+    out: dict[str, Any] = {"bit_order": BIT_ORDER}
+    if job.get("child_job_ids"):
+        per_child = await resolve_results(client, job_id)
+        out["children"] = {cid: summary(dist) for cid, dist in per_child.items()}
+    else:
+        probabilities = to_jsonable(await client.get_job_probabilities(job_id=job_id))
+        if probabilities and all(isinstance(v, Mapping) for v in probabilities.values()):
+            out["children"] = {cid: summary(dist) for cid, dist in probabilities.items()}
+        else:
+            out["results"] = summary(probabilities)
+    variant_ids = _variant_ids(job)
+    if variant_ids:
+        variants: dict[str, Any] = {}
+
+        async def fetch_variant(vid: str) -> None:
+            variants[vid] = summary(await client.get_variant_probabilities(job_id=job_id, variant_id=vid))
+
+        async with anyio.create_task_group() as tg:
+            for vid in variant_ids:
+                tg.start_soon(fetch_variant, vid)
+        out["variants"] = {vid: variants[vid] for vid in variant_ids}
+    return out
+
+
+def _sampled(job: Mapping[str, Any]) -> bool:
+    """Shot-based results (QPU or noisy simulation) get counts; the ideal simulator's are exact probabilities."""
+    noise = job.get("noise") or {}
+    model = noise.get("model") if isinstance(noise, Mapping) else None
+    return circuits.is_qpu(str(job.get("backend"))) or model not in (None, "ideal")
+
+
+def _variant_ids(job: Mapping[str, Any]) -> list[str]:
+    try:
+        variants = job["output"]["error_mitigation"]["debiasing"]["variants"]
+    except (KeyError, TypeError):
+        return []
+    return [str(v["variant_id"]) for v in variants if isinstance(v, Mapping) and "variant_id" in v]
+
+
+def _top_text(summary: Mapping[str, Any], limit: int = 8) -> str:
+    top = list((summary.get("bitstrings") or {}).items())[:limit]
+    return ", ".join(f"{b}: {v:.4g}" for b, v in top)
+
+
+def _results_summary(job_id: str, results: Mapping[str, Any]) -> str:
+    if "results" in results:
+        text = f"Job {job_id} completed. Top outcomes ({BIT_ORDER}): {_top_text(results['results'])}."
+    else:
+        parts = [f"{cid}: {_top_text(r, 4)}" for cid, r in list(results.get("children", {}).items())[:4]]
+        text = f"Job {job_id} completed ({len(results.get('children', {}))} circuits; {BIT_ORDER}). " + "; ".join(parts)
+    if results.get("variants"):
+        text += f" {len(results['variants'])} debiasing variant(s) under 'variants'."
+    return text
+
+
+async def get_job_results(call: ToolCall) -> dict[str, Any] | types.CallToolResult:
+    job_id = call.arguments["job_id"]
+    top_k = int(call.arguments.get("top_k", DEFAULT_TOP_K))
+    job = to_jsonable(await call.client.get_job(job_id=job_id))
+    status = job.get("status")
+    if status != "completed":
+        hint = (" It has not finished: wait with wait_for_job." if status not in TERMINAL_JOB_STATUSES
+                else " It has no results." + _failure_text(job))
+        return {"summary": f"Job {job_id} is {status}.{hint}", "job_id": job_id, "status": status,
+                "done": status in TERMINAL_JOB_STATUSES}
+    results = await job_results(call, job, top_k=top_k)
+    await reconcile_job(call, job_id)
+    return {"summary": _results_summary(job_id, results), "job_id": job_id, "status": status, "done": True,
+            **results}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Estimate and run
+# --------------------------------------------------------------------------------------------------------------
+
+
+async def estimate_circuit_cost(call: ToolCall) -> dict[str, Any] | types.CallToolResult:
+    try:
+        _, plan = parse_payload(call.arguments)
+    except circuits.CircuitError as error:
+        return invalid_job(call, error)
+    try:
+        estimate = await estimate_plan(call.client, plan)
+    except GuardRefused as refusal:
+        return _errors.text_error(refusal.message)
+    queue = f"{estimate.queue_time_s:g} s" if estimate.queue_time_s is not None else "unknown"
+    run = f"{estimate.execution_time_s:g} s" if estimate.execution_time_s is not None else "unknown"
+    summary = (f"Estimated cost on {estimate.backend}: {estimate.cost_usd:.4f} {estimate.unit} "
+               f"({estimate.one_qubit_gates} billable 1q and {estimate.two_qubit_gates} 2q gates x {estimate.shots} "
+               f"shots); predicted queue {queue}, execution {run}.")
+    return {"summary": summary, **estimate.as_dict()}
+
+
+async def run_circuit(call: ToolCall) -> dict[str, Any] | types.CallToolResult | types.InputRequiredResult:
+    args = call.arguments
+    timeout_s = float(args.get("timeout_s", DEFAULT_TIMEOUT_S))
+    top_k = int(args.get("top_k", DEFAULT_TOP_K))
+    outcome = await submit_job(call)
+    if not isinstance(outcome, Submitted):
+        return outcome
+    job_id = outcome.job_id
+    job, finished = await wait_job(call, job_id, timeout_s=timeout_s,
+                                   first_poll_s=float(args.get("poll_interval_s", FIRST_POLL_S)))
+    estimated = outcome.estimate.cost_usd if outcome.estimate is not None else 0.0
+    if not finished:
+        return {**_timeout_result(job, timeout_s), "estimated_cost_usd": estimated}
+    if job.get("status") != "completed":
+        actual = await reconcile_job(call, job_id) if outcome.estimate is not None else 0.0
+        text = f"Job {job_id} ended {job.get('status')}.{_failure_text(job)}"
+        return _errors.text_error(text, {"job_id": job_id, "status": job.get("status"), "done": True,
+                                         "failure": job.get("failure"), "actual_cost_usd": actual})
+    _, plan = parse_payload(args)
+    qubits = max((c.qubits for c in plan.circuits), default=None)
+    results = await job_results(call, job, top_k=top_k, qubits=qubits)
+    actual = await reconcile_job(call, job_id) if outcome.estimate is not None else 0.0
+    cost = f" Actual cost: {actual:.4f} USD." if actual is not None else ""
+    return {"summary": _results_summary(job_id, results) + cost, "job_id": job_id, "status": "completed",
+            "done": True, "backend": plan.backend, "shots": plan.shots, "estimated_cost_usd": estimated,
+            "actual_cost_usd": actual, **results}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Compare backends
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _median(fidelity: Mapping[str, Any] | None, key: str) -> float | None:
+    stat = (fidelity or {}).get(key)
+    value = stat.get("median") if isinstance(stat, Mapping) else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+async def _backend_row(call: ToolCall, backend: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
+    name = str(backend.get("backend"))
+    queue_ms = backend.get("average_queue_time")
+    row: dict[str, Any] = {
+        "backend": name, "status": backend.get("status"), "qubits": backend.get("qubits"),
+        "degraded": backend.get("degraded"),
+        "queue_time_s": round(queue_ms / 1000.0, 3) if isinstance(queue_ms, (int, float)) else None,
+        "fidelity_1q": None, "fidelity_2q": None, "fidelity_spam": None, "estimated_cost_usd": None,
+    }
+    characterization_id = backend.get("characterization_id")
+
+    async def characterization() -> None:
+        if not characterization_id:
+            return
+        try:
+            char = to_jsonable(await call.client.get_backend_characterization(
+                backend=name, characterization_id=characterization_id))
+        except Exception as exc:  # noqa: BLE001 - one missing characterization must not sink the table
+            row["note"] = f"characterization unavailable ({type(exc).__name__})"
+            return
+        fidelity = char.get("fidelity") if isinstance(char, Mapping) else None
+        row["fidelity_1q"], row["fidelity_2q"] = _median(fidelity, "1q"), _median(fidelity, "2q")
+        row["fidelity_spam"] = _median(fidelity, "spam")
+
+    async def cost() -> None:
+        try:
+            plan = circuits.parse_job({**payload, "backend": name})
+        except circuits.CircuitError as error:
+            row["fits"] = False
+            row["note"] = str(error.problems[0])
+            return
+        row["fits"] = True
+        try:
+            row["estimated_cost_usd"] = (await estimate_plan(call.client, plan)).cost_usd
+        except Exception as exc:  # noqa: BLE001
+            row["note"] = f"estimate unavailable ({type(exc).__name__})"
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(characterization)
+        tg.start_soon(cost)
+    return row
+
+
+def _cell(value: Any, fmt: str = "{}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    header = ["backend", "status", "qubits", "queue s", "1q fid", "2q fid", "spam fid", "est. USD"]
+    lines = [[r["backend"], _cell(r["status"]), _cell(r["qubits"]), _cell(r["queue_time_s"], "{:g}"),
+              _cell(r["fidelity_1q"], "{:.5f}"), _cell(r["fidelity_2q"], "{:.5f}"),
+              _cell(r["fidelity_spam"], "{:.5f}"),
+              _cell(r["estimated_cost_usd"], "{:.2f}") if r.get("fits", True) else "too big"] for r in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
+    fmt = " | ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([fmt.format(*header), "-+-".join("-" * w for w in widths)] + [fmt.format(*line) for line in lines])
+
+
+async def compare_backends(call: ToolCall) -> dict[str, Any] | types.CallToolResult:
+    payload, problem = _parse_for_compare({k: v for k, v in call.arguments.items() if k != "backend"})
+    if problem is not None:
+        return invalid_job(call, problem)
+    backends = [to_jsonable(b) for b in await call.client.list_backends()]
+    rows: list[dict[str, Any]] = [{} for _ in backends]
+
+    async def fill(i: int, backend: Mapping[str, Any]) -> None:
+        rows[i] = await _backend_row(call, backend, payload)
+
+    async with anyio.create_task_group() as tg:
+        for i, backend in enumerate(backends):
+            tg.start_soon(fill, i, backend)
+    table = _table(rows)
+    return {"summary": f"{len(rows)} backends compared for this job.\n{table}", "rows": rows, "table": table}
+
+
+def _parse_for_compare(payload: dict[str, Any]) -> tuple[dict[str, Any], circuits.CircuitError | None]:
+    """Check the circuit itself once, so a broken circuit is reported as invalid arguments rather than as
+    "does not fit" on every row: it must be valid on the simulator or on the largest QPU."""
+    first: circuits.CircuitError | None = None
+    for probe in (circuits.SIMULATOR, "qpu.forte-1"):
+        try:
+            job_payload, _ = parse_payload({**payload, "backend": probe})
+        except circuits.CircuitError as error:
+            first = first or error
+            continue
+        job_payload.pop("backend", None)
+        return job_payload, None
+    return payload, first
+
+
+def _with_summary(handler: Handler) -> Handler:
+    """Standard result shaping (size cap, redaction), with the handler's own ``summary`` as the text's first
+    line instead of the generic one."""
+
+    async def wrapped(call: ToolCall) -> types.CallToolResult | types.InputRequiredResult:
+        data = await handler(call)
+        if not isinstance(data, dict):
+            return data
+        result = _results.shape_result(call.op, data, call.upstream)
+        text = result.content[0].text if result.content and isinstance(result.content[0], types.TextContent) else ""
+        _, _, rest = text.partition("\n")
+        first, newline, more = str(data.get("summary", "")).partition("\n")
+        if getattr(call.upstream, "is_sandbox", False):
+            first += " [sandbox: simulated, no real hardware]"
+        head = first + newline + more
+        redact = getattr(call.upstream, "redact", lambda t: t)
+        result.content = [types.TextContent(type="text", text=redact(head + ("\n" + rest if rest else "")))]
+        return result
+
+    wrapped.__name__ = handler.__name__
+    return wrapped
+
+
+WORKFLOW_HANDLERS: dict[str, Handler] = {
+    name: _with_summary(handler) for name, handler in {
+        "estimate_circuit_cost": estimate_circuit_cost,
+        "run_circuit": run_circuit,
+        "wait_for_job": wait_for_job,
+        "get_job_results": get_job_results,
+        "compare_backends": compare_backends,
+    }.items()
+}
