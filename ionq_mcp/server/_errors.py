@@ -36,7 +36,8 @@ def validation_error(op: Operation, text: str, problems: list[Any]) -> types.Cal
     """Arguments failed validation: nothing was sent upstream. ``text`` (from ``format_problems``) names each
     field, what is wrong and what is allowed; the structured content lists the same problems."""
     listed = [
-        {"path": getattr(p, "path", ""), "problem": getattr(p, "message", str(p)), "allowed": getattr(p, "allowed", None)}
+        {"path": getattr(p, "path", ""), "problem": getattr(p, "message", str(p)),
+         "allowed": getattr(p, "allowed", None)}
         for p in problems
     ]
     return text_error(text, {"error": {"type": "invalid_arguments", "tool": op.name, "problems": listed}})
@@ -84,7 +85,7 @@ def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None
         )
     if status == 429:
         after = getattr(exc, "retry_after", None)
-        wait = f"{after:g} s" if isinstance(after, (int, float)) else "a minute"
+        wait = f"{after:g} s" if isinstance(after, (int, float)) and after >= 1 else "a few seconds"
         return f"IonQ is rate limiting this key.{retried} Wait {wait} before calling {op.name} again."
     if isinstance(status, int) and status >= 500:
         return (
