@@ -111,7 +111,7 @@ def _union(validator: Any, union: Mapping[str, Any], instance: Any, schema: Any)
     prop = union.get("property")
     if prop is not None and isinstance(instance, Mapping):
         value = instance.get(prop, _MISSING)
-        if value is not _MISSING and value in union["mapping"]:
+        if value is not _MISSING and _hashable(value) and value in union["mapping"]:
             yield from validator.descend(instance, branches[union["mapping"][value]])
             return
         if value is not _MISSING or union["required"]:
@@ -123,6 +123,10 @@ def _union(validator: Any, union: Mapping[str, Any], instance: Any, schema: Any)
         yield from (e for e in errors if not _about(e, prop))
         return
     yield from _closest(validator, instance, branches)
+
+
+def _hashable(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool, type(None)))
 
 
 def _about(error: ValidationError, prop: str) -> bool:
@@ -251,8 +255,10 @@ def _to_problems(error: ValidationError) -> list[Problem]:
     if kind == "type":
         expected = error.validator_value
         expected = expected if isinstance(expected, str) else " or ".join(expected)
+        values = _enum_values(error.schema)
         return [Problem(_path(where), f"must be {_article(expected)}, "
-                                      f"got {_type_name(error.instance)} {_show(error.instance)}")]
+                                      f"got {_type_name(error.instance)} {_show(error.instance)}",
+                        _listing(values) if values else None)]
     if kind in ("enum", "const"):
         values = error.validator_value if kind == "enum" else [error.validator_value]
         return [Problem(_path(where), f"unknown value {_show(error.instance)}", _listing(values))]
@@ -306,14 +312,25 @@ def validate_call(op: "Operation", arguments: Any) -> list[Problem]:
             seen.add(problem.path)
             problems.append(problem)
     if op.validates_job_payload:
-        try:
-            parse_job(arguments)
-        except CircuitError as error:
-            for problem in error.problems:
-                if not any(problem.path == s or problem.path.startswith(s + ".") or problem.path.startswith(s + "[")
-                           for s in seen):
-                    problems.append(problem)
+        semantic = _semantic_problems(arguments)
+        if problems and semantic and semantic[0].path == "":
+            semantic = []  # the crash came from a value the schema pass already reported
+        for problem in semantic:
+            if not any(problem.path == s or problem.path.startswith((s + ".", s + "[")) for s in seen):
+                problems.append(problem)
     return problems
+
+
+def _semantic_problems(arguments: Mapping[str, Any]) -> list[Problem]:
+    try:
+        parse_job(arguments)
+    except CircuitError as error:
+        return error.problems
+    except (TypeError, ValueError, AttributeError) as error:
+        # A value of an unexpected JSON type reached a rule that assumes the schema held (e.g. a list as
+        # `backend`); the schema pass has reported it, or this names it.
+        return [Problem("", f"the job payload could not be checked: {error}")]
+    return []
 
 
 def format_problems(op: "Operation", problems: Sequence[Problem]) -> str:
