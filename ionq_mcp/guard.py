@@ -41,6 +41,8 @@ __all__ = [
     "GuardPolicy",
     "GuardRefused",
     "Reservation",
+    "add_guard_arguments",
+    "policy_from_args",
     "redact_arguments",
 ]
 
@@ -128,6 +130,34 @@ class GuardPolicy:
         return (f"QPU {'allowed' if self.allow_qpu else 'disabled'}; per-job cap ${self.max_job_cost_usd:.2f}; "
                 f"daily budget ${self.daily_budget_usd:.2f} (rolling 24 h); confirmation above "
                 f"${self.confirm_above_usd:.2f}; bulk confirmation above {self.bulk_confirm_above} jobs")
+
+
+def add_guard_arguments(parser: Any) -> None:
+    """Add the guard's command-line flags to an ``argparse`` parser (they win over the environment)."""
+    group = parser.add_argument_group("spend guard (flags win over IONQ_MCP_* variables)")
+    group.add_argument("--allow-qpu", action="store_true", default=None,
+                       help=f"allow QPU backends (env {ENV_ALLOW_QPU}=1; default: simulator only)")
+    group.add_argument("--max-job-cost", type=float, metavar="USD", default=None,
+                       help=f"refuse a job whose estimate is above this (env {ENV_MAX_JOB_COST}; default 25)")
+    group.add_argument("--daily-budget", type=float, metavar="USD", default=None,
+                       help=f"rolling 24-hour spending limit (env {ENV_DAILY_BUDGET}; default 100)")
+    group.add_argument("--confirm-above", type=float, metavar="USD", default=None,
+                       help=f"ask the user to confirm jobs estimated above this (env {ENV_CONFIRM_ABOVE}; default 0)")
+    group.add_argument("--bulk-confirm-above", type=int, metavar="N", default=None,
+                       help=f"ask before bulk cancel/delete of more than N jobs (env {ENV_BULK_CONFIRM_ABOVE}; "
+                            f"default 5)")
+
+
+def policy_from_args(args: Any, environ: Mapping[str, str] | None = None) -> GuardPolicy:
+    """The policy from the environment, overridden by the flags of :func:`add_guard_arguments` that were given."""
+    return GuardPolicy.from_env(
+        environ,
+        allow_qpu=getattr(args, "allow_qpu", None),
+        max_job_cost_usd=getattr(args, "max_job_cost", None),
+        daily_budget_usd=getattr(args, "daily_budget", None),
+        confirm_above_usd=getattr(args, "confirm_above", None),
+        bulk_confirm_above=getattr(args, "bulk_confirm_above", None),
+    )
 
 
 def _parse_bool(var: str, raw: str) -> bool:

@@ -15,6 +15,8 @@ from ionq_mcp.guard import (
     GuardConfigError,
     GuardPolicy,
     GuardRefused,
+    add_guard_arguments,
+    policy_from_args,
     redact_arguments,
 )
 
@@ -48,6 +50,18 @@ def test_flags_override_environment():
     policy = GuardPolicy.from_env({"IONQ_MCP_ALLOW_QPU": "0"}, allow_qpu=True, max_job_cost_usd=None)
     assert policy.allow_qpu is True
     assert policy.max_job_cost_usd == GuardPolicy().max_job_cost_usd
+
+
+def test_command_line_flags():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_guard_arguments(parser)
+    env = {"IONQ_MCP_DAILY_BUDGET_USD": "70", "IONQ_MCP_MAX_JOB_COST_USD": "9"}
+    assert policy_from_args(parser.parse_args([]), env) == GuardPolicy(daily_budget_usd=70, max_job_cost_usd=9)
+    args = parser.parse_args(["--allow-qpu", "--max-job-cost", "30", "--confirm-above", "5",
+                              "--bulk-confirm-above", "2"])
+    assert policy_from_args(args, env) == GuardPolicy(True, 30, 70, 5, 2)
 
 
 @pytest.mark.parametrize(("var", "value"), [
