@@ -115,6 +115,9 @@ _CREATE_JOB = (
 )
 
 _JOB_ID = "Job id (UUID)."
+_JOB_FILTERS = {"ids": "Only these job ids.", "target": "Backend name(s), comma-separated.",
+                "next": "Cursor from the previous page's `next`.", "submitter_id": "Another project member's jobs."}
+_BACKEND_NAME = {"backend": "Backend name, as list_backends returns it."}
 _VARIANT_ID = "Debiasing variant id, from get_job output.error_mitigation.debiasing.variants."
 
 #: "METHOD /path" -> overlay. Keys: description, args (argument name -> description), result_key (wrapper key
@@ -132,17 +135,19 @@ OVERLAY: dict[str, dict[str, Any]] = {
     "GET /backends/{backend}": {
         "description": "Get one backend's status, qubit count, average queue time and current "
                        "characterization id.",
+        "args": _BACKEND_NAME,
     },
     "GET /backends/{backend}/characterizations": {
         "description": "List a backend's calibration snapshots (gate fidelities, timings, connectivity), "
                        "newest first, paginated.",
-        "args": {"start": "Only snapshots from this date/time (ISO 8601).",
+        "args": {**_BACKEND_NAME, "start": "Only snapshots from this date/time (ISO 8601).",
                  "end": "Only snapshots before this date/time (ISO 8601).",
                  "page": "Page number, from 1."},
     },
     "GET /backends/{backend}/characterizations/{UUID}": {
         "description": "Get one calibration snapshot: 1q/2q/SPAM fidelities, T1/T2 and gate times (seconds).",
-        "args": {"characterization_id": "Characterization id (UUID), e.g. get_backend's characterization_id."},
+        "args": {**_BACKEND_NAME,
+                 "characterization_id": "Characterization id (UUID), e.g. get_backend's characterization_id."},
     },
     "POST /jobs": {
         "description": _CREATE_JOB,
@@ -162,9 +167,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
     },
     "GET /jobs": {
         "description": "List your jobs, newest first, with status, backend and timing. Page with `next`.",
-        "args": {"ids": "Only these job ids.", "target": "Backend name(s), comma-separated.",
-                 "next": "Cursor from the previous page's `next`.",
-                 "submitter_id": "Another project member's jobs."},
+        "args": _JOB_FILTERS,
     },
     "DELETE /jobs": {
         "description": "Delete many jobs and their results permanently. Running jobs are canceled first.",
@@ -232,7 +235,8 @@ OVERLAY: dict[str, dict[str, Any]] = {
         "description": "End a session: no further jobs run in it. Cannot be undone.",
     },
     "GET /sessions/{session_id}/jobs": {
-        "description": "List the jobs of one session (filters and paging as in list_jobs).",
+        "description": "List the jobs of one session, newest first. Page with `next`.",
+        "args": _JOB_FILTERS,
     },
     "GET /organizations/{organization_id}/usage": {
         "description": "Get an organization's QPU usage: job count, QPU time (microseconds) and cost (USD) "
