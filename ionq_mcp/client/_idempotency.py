@@ -13,40 +13,54 @@ Jobs
    was sent; HTTP 429: the rate limiter refused it) is retried directly, with the usual backoff. A 4xx is final.
 3. Any other failure is *ambiguous* (read/write timeout, dropped connection, RemoteProtocolError, ReadError,
    5xx). The client then looks the token up among the most recent jobs (``GET /jobs``, newest first, up to
-   ``lookup_pages`` pages of ``lookup_page_size``) and returns the job it finds.
-4. Only when the look-up *proves* absence does it resubmit (same token, within the retry budget). Proof means:
-   the listing was read back to jobs submitted before this call started (minus ``clock_skew_s`` for clock
-   differences), every job in that window showed its metadata, none carried the token, and a second look-up
-   after a short wait (for a server still processing the first request) agreed. Jobs listed without a
-   ``metadata`` field are fetched one by one (at most ``max_detail_fetches``).
-5. When absence cannot be proved (the window does not fit in the pages read, a look-up fails), it raises
+   ``Lookup.pages`` pages of ``Lookup.page_size``) and returns the job it finds.
+4. It resubmits (same token, within the retry budget) only when the look-up *proves* absence. Proof means: the
+   server has finished with the request (it answered 5xx, or closed the connection), the listing was read back
+   to jobs submitted before this call started (minus ``clock_skew_s`` for clock differences), every job in that
+   window showed its metadata (jobs listed without a ``metadata`` field are fetched one by one, at most
+   ``max_detail_fetches``), none carried the token, and a second look-up ``recheck_s`` later agreed.
+5. After a timeout, 504 or 524 the service may still be working on the request, so absence proves nothing: the
+   client keeps looking for up to ``settle_s`` and returns the job if it appears; if it does not, or whenever
+   absence cannot be proved (window too long for the pages read, a look-up fails), it raises
    :class:`UncertainOutcomeError` carrying the token, so the caller can search for it later instead of guessing.
+   It never resubmits in that case.
 
 Sessions
 --------
 ``POST /sessions`` has no metadata to carry a token. After an ambiguous failure the client never resubmits
 blindly: it lists sessions and, if any session on the same backend was created since the call started (minus
 the clock-skew margin), raises :class:`UncertainOutcomeError` naming those candidates and telling the caller
-to inspect ``list_sessions`` before trying again. If none appeared (checked twice, as for jobs), the request
-provably did not take effect and is resent within the retry budget. Connect errors and 429 are retried directly.
+to inspect ``list_sessions`` before trying again. If none appeared (checked twice, as for jobs) and the server
+had finished with the request, it provably did not take effect and is resent within the retry budget; after a
+timeout/504/524 with nothing found within ``settle_s`` it raises :class:`UncertainOutcomeError` instead.
+Connect errors and 429 are retried directly. Any session created in the window (by anyone in the project) makes
+the outcome uncertain: a false alarm is cheaper than a second reservation.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
-from ionq_mcp.client._errors import APIConnectionError, IonQError, ServerError, UncertainOutcomeError
+from ionq_mcp.client._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    IonQError,
+    ServerError,
+    UncertainOutcomeError,
+)
 from ionq_mcp.client._http import HTTPSession, path_segment
 from ionq_mcp.client._models import Job, JobCreated, JobsPage, Session, SessionsPage
 from ionq_mcp.client._retry import RetryState
 
 __all__ = ["IDEMPOTENCY_METADATA_KEY", "new_idempotency_key", "create_job_once", "create_session_once", "Lookup"]
+
+T = TypeVar("T")
 
 #: The metadata key that carries the client's token on every job it submits.
 IDEMPOTENCY_METADATA_KEY = "ionq_mcp_idempotency_key"
@@ -57,27 +71,71 @@ def new_idempotency_key() -> str:
 
 
 class Lookup:
-    """Bounds for the post-failure search. ``clock_skew_s`` widens the time window to allow for clock drift."""
+    """Bounds for the search after an ambiguous failure (durations in seconds).
 
-    __slots__ = ("pages", "page_size", "clock_skew_s", "max_detail_fetches")
+    ``pages`` x ``page_size``: how far back ``GET /jobs`` is read. ``clock_skew_s`` widens the time window for
+    clock differences between client and service. ``max_detail_fetches``: jobs listed without metadata that may
+    be fetched one by one. ``recheck_s``: wait before the confirming second look-up when the server answered
+    (its work on the request is over). ``settle_s``: how long to keep looking when it may still be processing
+    the request (timeouts, 504, 524); if nothing appears by then the outcome is reported as uncertain.
+    """
+
+    __slots__ = ("pages", "page_size", "clock_skew_s", "max_detail_fetches", "recheck_s", "settle_s")
 
     def __init__(
-        self, pages: int = 5, page_size: int = 100, clock_skew_s: float = 300.0, max_detail_fetches: int = 20
+        self,
+        pages: int = 5,
+        page_size: int = 100,
+        clock_skew_s: float = 300.0,
+        max_detail_fetches: int = 20,
+        recheck_s: float = 0.5,
+        settle_s: float = 10.0,
     ) -> None:
         self.pages = pages
         self.page_size = page_size
         self.clock_skew_s = clock_skew_s
         self.max_detail_fetches = max_detail_fetches
+        self.recheck_s = recheck_s
+        self.settle_s = settle_s
 
 
 class _Absence(Exception):
     """The look-up could not prove the job is absent (reason in args[0])."""
 
 
+#: Gateway statuses that mean "the origin did not answer in time": it may still be working on the request.
+_STILL_RUNNING_STATUSES = frozenset({504, 524})
+
+
 def _ambiguous(exc: IonQError) -> bool:
     if isinstance(exc, APIConnectionError):
         return exc.request_sent
     return isinstance(exc, ServerError)
+
+
+def _may_still_run(exc: IonQError) -> bool:
+    """True when the server may still be processing the request (so absence now proves nothing yet)."""
+    if isinstance(exc, APITimeoutError):
+        return True
+    return isinstance(exc, ServerError) and exc.status_code in _STILL_RUNNING_STATUSES
+
+
+async def _settle(find: Callable[[], Awaitable[T]], *, patient: bool, lookup: Lookup) -> T:
+    """Call ``find`` until it returns something truthy: once more after ``recheck_s``, or (``patient``) every
+    so often until ``settle_s`` has passed. Returns the last result."""
+    result = await find()
+    if result:
+        return result
+    if not patient:
+        await anyio.sleep(lookup.recheck_s)
+        return await find()
+    deadline = time.monotonic() + lookup.settle_s
+    pause = max(0.05, lookup.recheck_s / 4)
+    while not result and time.monotonic() < deadline:
+        await anyio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, 2.0)
+        result = await find()
+    return result
 
 
 async def create_job_once(
@@ -92,6 +150,7 @@ async def create_job_once(
     body["metadata"] = metadata
     state = RetryState(session.config.retry)
     since = time.time() - lookup.clock_skew_s
+    session_id = body.get("session_id")
     while True:
         try:
             response = await session.send("POST", "/jobs", json=body, mode="unsafe", state=state)
@@ -100,35 +159,35 @@ async def create_job_once(
             if not _ambiguous(exc):
                 raise
             failure: IonQError = exc
+        patient = _may_still_run(failure)
+        how_to_check = (
+            f"Look for a job whose metadata has {IDEMPOTENCY_METADATA_KEY}={key} (list_jobs) before submitting "
+            "again, or resubmit with the same idempotency_key"
+        )
         try:
-            job = await _find_job_twice(session, key, since, lookup, body.get("session_id"))
+            job = await _settle(
+                lambda: _find_job(session, key, since, lookup, session_id), patient=patient, lookup=lookup
+            )
         except _Absence as why:
             raise UncertainOutcomeError(
                 f"job submission failed ambiguously ({failure}) and it cannot be proved whether the job was "
-                f"created: {why}. Look for a job whose metadata has {IDEMPOTENCY_METADATA_KEY}={key} "
-                "(list_jobs) before submitting again, or resubmit with the same idempotency_key",
+                f"created: {why}. {how_to_check}",
                 idempotency_key=key,
                 attempts=state.attempts,
             ) from None
         if job is not None:
-            return JobCreated.model_validate(
-                {"id": job.id, "status": job.status, "session_id": job.session_id}
+            return JobCreated.model_validate({"id": job.id, "status": job.status, "session_id": job.session_id})
+        if patient:
+            raise UncertainOutcomeError(
+                f"job submission failed ambiguously ({failure}); no job with this submission's token appeared "
+                f"within {lookup.settle_s:g} s, but the service may still be processing it. {how_to_check}",
+                idempotency_key=key,
+                attempts=state.attempts,
             )
         delay = state.next_delay()
         if delay is None:
             raise failure  # provably nothing was created, and the budget is spent
         await anyio.sleep(delay)
-
-
-async def _find_job_twice(
-    session: HTTPSession, key: str, since: float, lookup: Lookup, session_id: Any
-) -> Job | None:
-    job = await _find_job(session, key, since, lookup, session_id)
-    if job is None:
-        # A server still working on the first request may commit it a moment later: look once more.
-        await anyio.sleep(min(1.0, session.config.retry.initial_backoff_s * 2))
-        job = await _find_job(session, key, since, lookup, session_id)
-    return job
 
 
 async def _find_job(session: HTTPSession, key: str, since: float, lookup: Lookup, session_id: Any) -> Job | None:
@@ -179,11 +238,11 @@ async def create_session_once(session: HTTPSession, body: Mapping[str, Any], *, 
             if not _ambiguous(exc):
                 raise
             failure: IonQError = exc
+        patient = _may_still_run(failure)
         try:
-            candidates = await _recent_sessions(session, backend, since)
-            if not candidates:
-                await anyio.sleep(min(1.0, session.config.retry.initial_backoff_s * 2))
-                candidates = await _recent_sessions(session, backend, since)
+            candidates = await _settle(
+                lambda: _recent_sessions(session, backend, since), patient=patient, lookup=lookup
+            )
         except _Absence as why:
             raise UncertainOutcomeError(
                 f"session creation failed ambiguously ({failure}) and listing sessions to check failed too "
@@ -196,6 +255,13 @@ async def create_session_once(session: HTTPSession, body: Mapping[str, Any], *, 
                 f"on backend {backend!r} created since this call started: {', '.join(candidates)}. Inspect them "
                 "with get_session/list_sessions (and end_session any you do not want) before creating another",
                 candidates=candidates,
+                attempts=state.attempts,
+            )
+        if patient:
+            raise UncertainOutcomeError(
+                f"session creation failed ambiguously ({failure}); no new session appeared within "
+                f"{lookup.settle_s:g} s, but the service may still be processing the request. Call list_sessions "
+                "to check before creating another",
                 attempts=state.attempts,
             )
         delay = state.next_delay()

@@ -7,6 +7,7 @@ nothing in the traffic.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -87,3 +88,46 @@ BELL = {
     "gateset": "qis",
     "circuit": [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}],
 }
+
+
+class SlowNetworkTransport(httpx.AsyncBaseTransport):
+    """The sandbox's ASGI app behind a client-side read deadline of ``read_s`` seconds.
+
+    Over a real network a read timeout leaves the server running: it may still create the job after the client
+    gave up. uvicorn instead abandons a request whose client disconnected, so loopback HTTP cannot show that
+    case; this transport can: when the deadline passes it raises ``httpx.ReadTimeout`` and lets the app finish
+    in the background. The sandbox decides how slow the server is (a ``latency`` fault rule).
+    """
+
+    def __init__(self, app, read_s: float) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.read_s = read_s
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        outcome: dict[str, object] = {}
+        finished = asyncio.Event()
+
+        async def run() -> None:
+            try:
+                outcome["response"] = await self.inner.handle_async_request(request)
+            except Exception as exc:  # handed to the caller if it is still waiting
+                outcome["error"] = exc
+            finally:
+                finished.set()
+
+        task = asyncio.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        try:
+            await asyncio.wait_for(asyncio.shield(finished.wait()), self.read_s)
+        except TimeoutError:
+            raise httpx.ReadTimeout("read timed out (in-process)", request=request) from None
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome["response"]  # type: ignore[return-value]
+
+    async def aclose(self) -> None:
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.inner.aclose()
