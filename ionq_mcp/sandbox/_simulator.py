@@ -201,7 +201,7 @@ def _apply_sub(sub: np.ndarray, tpos: Sequence[int], u: np.ndarray) -> None:
         t = tpos[0]
         i0: list = [slice(None)] * sub.ndim
         i1 = list(i0)
-        i0[t], i1[t] = 0, 1
+        i0[t], i1[t] = slice(0, 1), slice(1, 2)  # slices keep views even on a 1-d sub-state
         s0, s1 = sub[tuple(i0)], sub[tuple(i1)]
         u00, u01, u10, u11 = u[0, 0], u[0, 1], u[1, 0], u[1, 1]
         if u01 == 0 and u10 == 0:
