@@ -91,16 +91,17 @@ class ServerApp(Server[Any]):
 
     ``operations`` are the exposed tools by name; ``all_operations`` the whole catalog (resources use it);
     ``upstream`` says where calls go; ``guard`` is the spend guard (or None); ``handlers`` the workflow and
-    guarded handlers by tool name. Call :meth:`aclose` when done (closes the client and an owned sandbox).
+    guarded handlers by tool name (imported on the first call). Call :meth:`aclose` when done (closes the client and an owned sandbox).
     """
 
     def __init__(self, config: ServerConfig, catalog: Catalog, selected: Catalog) -> None:
         self.config = config
         self.catalog = selected
         self.all_operations: dict[str, Operation] = {op.name: op for op in catalog.operations}
-        self.handlers = _call.load_handlers()
+        self._handlers: dict[str, _call.Handler] | None = None
         # a workflow without an implementation cannot be called: do not advertise it
-        exposed = [op for op in selected.operations if op.kind == "http" or op.name in self.handlers]
+        workflows = _call.workflows_installed()
+        exposed = [op for op in selected.operations if op.kind == "http" or workflows]
         self.operations: dict[str, Operation] = {op.name: op for op in exposed}
         self.tools = build_tools(exposed)
         self.upstream = Upstream(config)
@@ -120,6 +121,13 @@ class ServerApp(Server[Any]):
             on_list_prompts=partial(_prompts.list_prompts, self),
             on_get_prompt=partial(_prompts.get_prompt, self),
         )
+
+    @property
+    def handlers(self) -> dict[str, _call.Handler]:
+        """Workflow and guarded handlers by tool name, imported on first use (keeps start-up fast)."""
+        if self._handlers is None:
+            self._handlers = _call.load_handlers()
+        return self._handlers
 
     def _input_schema(self, name: str) -> dict | None:
         op = self.operations.get(name)

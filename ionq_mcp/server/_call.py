@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ionq_mcp.client import IonQClient
     from ionq_mcp.server._upstream import Upstream
 
-__all__ = ["ToolCall", "Handler", "HandlerResult", "load_handlers", "dispatch", "to_jsonable"]
+__all__ = ["ToolCall", "Handler", "HandlerResult", "load_handlers", "workflows_installed", "dispatch", "to_jsonable"]
 
 HandlerResult = Union[types.CallToolResult, types.InputRequiredResult, dict]
 
@@ -75,6 +75,13 @@ _HANDLER_SOURCES: tuple[tuple[str, str], ...] = (
     ("ionq_mcp.server._workflows", "WORKFLOW_HANDLERS"),
     ("ionq_mcp.server._guarded", "GUARDED_HANDLERS"),
 )
+
+
+def workflows_installed() -> bool:
+    """True when the workflow module exists (checked without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec(_HANDLER_SOURCES[0][0]) is not None
 
 
 def load_handlers() -> dict[str, Handler]:

@@ -303,3 +303,9 @@ async def _demo(shots: int, timeout: float, state: str) -> int:
         print("   " + json.dumps(cost, separators=(", ", ": "))[:400])
     print("\nAll of this ran against the embedded sandbox: simulated, offline, free.")
     return 0
+
+
+# ionq_mcp.cli evaluates ``module.add_arguments``/``module.run`` as getattr defaults even when the
+# subcommand-specific functions exist, so the module offers them too (as ``serve``).
+add_arguments = add_serve_arguments
+run = run_serve

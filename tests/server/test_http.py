@@ -1,0 +1,131 @@
+"""Streamable HTTP on loopback: the bearer token is required, Host/Origin are checked, both eras work.
+
+The server runs as a real process (``ionq-mcp serve --transport http``) on a free port.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "test-token-" + "x" * 32
+INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
+ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _env(tmp_path, token: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
+    env["IONQ_MCP_STATE_DIR"] = str(tmp_path)
+    if token is not None:
+        env["IONQ_MCP_HTTP_TOKEN"] = token
+    return env
+
+
+@contextmanager
+def _serve(tmp_path, token: str | None, *extra: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ionq_mcp.cli", "serve", "--sandbox", "--transport", "http", "--port", str(port),
+         *extra],
+        env=_env(tmp_path, token), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"server did not start: {proc.stderr.read()}") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp", proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_requests_without_or_with_a_wrong_token_are_refused(tmp_path):
+    with _serve(tmp_path, TOKEN) as (url, _):
+        missing = httpx.post(url, json=INIT, headers=ACCEPT)
+        wrong = httpx.post(url, json=INIT, headers={**ACCEPT, "Authorization": "Bearer not-the-token"})
+        near = httpx.post(url, json=INIT, headers={**ACCEPT, "Authorization": f"Bearer {TOKEN[:-1]}"})
+        good = httpx.post(url, json=INIT, headers={**ACCEPT, "Authorization": f"Bearer {TOKEN}"})
+    assert missing.status_code == wrong.status_code == near.status_code == 401
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert TOKEN not in wrong.text
+    assert good.status_code == 200
+
+
+def test_dns_rebinding_is_refused_even_with_the_token(tmp_path):
+    auth = {**ACCEPT, "Authorization": f"Bearer {TOKEN}"}
+    with _serve(tmp_path, TOKEN) as (url, _):
+        host = httpx.post(url, json=INIT, headers={**auth, "Host": "evil.example:80"})
+        origin = httpx.post(url, json=INIT, headers={**auth, "Origin": "http://evil.example"})
+        local_origin = httpx.post(url, json=INIT, headers={**auth, "Origin": "http://localhost:3000"})
+    assert host.status_code == 421
+    assert origin.status_code == 403
+    assert local_origin.status_code == 200
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_client_with_the_token_works_in_both_eras(tmp_path, mode):
+    with _serve(tmp_path, TOKEN) as (url, _):
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as http:
+            async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+                tools = {tool.name for tool in (await client.list_tools()).tools}
+                backend = await client.call_tool("get_backend", {"backend": "simulator"})
+                bad = await client.call_tool("get_backend", {"backend": "nowhere"})
+                version = client.protocol_version
+    assert (version in MODERN_PROTOCOL_VERSIONS) is (mode == "auto")
+    assert "create_job" in tools
+    assert backend.structured_content["qubits"] == 29
+    assert bad.is_error and "backend" in bad.content[0].text
+
+
+def test_loopback_without_a_token_generates_one_and_prints_it(tmp_path):
+    with _serve(tmp_path, None) as (url, proc):
+        line = ""
+        deadline = time.monotonic() + 10
+        while "token is:" not in line and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+        token = line.rsplit(":", 1)[1].strip()
+        refused = httpx.post(url, json=INIT, headers=ACCEPT)
+        accepted = httpx.post(url, json=INIT, headers={**ACCEPT, "Authorization": f"Bearer {token}"})
+    assert len(token) >= 32
+    assert refused.status_code == 401 and accepted.status_code == 200
+
+
+def test_refuses_to_start_off_loopback_without_a_token(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "ionq_mcp.cli", "serve", "--sandbox", "--transport", "http", "--host", "0.0.0.0",
+         "--port", str(_free_port())],
+        env=_env(tmp_path, None), capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert "IONQ_MCP_HTTP_TOKEN" in done.stderr
