@@ -5,8 +5,9 @@
 * ``estimate_circuit_cost``: billable gate counts -> ``/jobs/estimate`` -> cost, queue/execution time, formula.
 * ``run_circuit``: validate -> estimate -> guard (maybe confirm) -> submit -> wait -> results + actual cost;
   on timeout the job id and status, so the agent resumes with ``wait_for_job`` / ``get_job_results``.
-* ``wait_for_job``: polls with backoff (:data:`FIRST_POLL_S` growing by :data:`BACKOFF` to :data:`MAX_POLL_S`),
-  reports MCP progress for each status change, returns the current status on timeout. Cancelling the MCP
+* ``wait_for_job``: polls with backoff (:data:`FIRST_POLL_S` growing by :data:`BACKOFF` to :data:`MAX_POLL_S`;
+  simulator jobs start at :data:`FIRST_POLL_SIMULATOR_S` and double up to 1 s first, since they usually finish
+  in milliseconds), reports MCP progress for each status change, returns the current status on timeout. Cancelling the MCP
   request cancels the wait (anyio cancellation reaches the sleep or the HTTP call); the job itself keeps running.
 * ``get_job_results``: bitstring results with top-k and total mass; per child job of a multi-circuit parent;
   per variant when debiasing produced variants.
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["WORKFLOW_HANDLERS", "wait_job", "job_results"]
 
 FIRST_POLL_S = 1.0
+FIRST_POLL_SIMULATOR_S = 0.002
 MAX_POLL_S = 30.0
 BACKOFF = 1.5
 DEFAULT_TIMEOUT_S = 300.0
@@ -60,18 +62,27 @@ PROGRESS_TOTAL = 4
 # --------------------------------------------------------------------------------------------------------------
 
 
+def _next_interval(interval: float) -> float:
+    """Double below 1 s (the quick start), then grow by :data:`BACKOFF` up to :data:`MAX_POLL_S`."""
+    return min(interval * (2.0 if interval < FIRST_POLL_S else BACKOFF), MAX_POLL_S)
+
+
 async def wait_job(call: ToolCall, job_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                   first_poll_s: float = FIRST_POLL_S) -> tuple[dict[str, Any], bool]:
+                   first_poll_s: float | None = None) -> tuple[dict[str, Any], bool]:
     """Poll ``job_id`` until it is terminal or ``timeout_s`` passes. Returns (job JSON, finished?).
+
+    ``first_poll_s`` defaults to :data:`FIRST_POLL_S` (QPU) or :data:`FIRST_POLL_SIMULATOR_S` (simulator).
 
     Progress: one notification per status change, ``progress`` = the status's step, ``total`` = 4 (monotonic,
     as MCP requires). Cancellation of the surrounding request propagates (nothing here swallows it).
     """
     deadline = anyio.current_time() + max(0.0, timeout_s)
-    interval = max(0.01, first_poll_s)
+    interval: float | None = None if first_poll_s is None else max(0.01, first_poll_s)
     last_step = 0
     while True:
         job = to_jsonable(await call.client.get_job(job_id=job_id))
+        if interval is None:
+            interval = FIRST_POLL_S if circuits.is_qpu(str(job.get("backend"))) else FIRST_POLL_SIMULATOR_S
         status = str(job.get("status"))
         finished = status in TERMINAL_JOB_STATUSES
         step = PROGRESS_TOTAL if finished else STATUS_STEP.get(status, last_step)
@@ -84,7 +95,12 @@ async def wait_job(call: ToolCall, job_id: str, *, timeout_s: float = DEFAULT_TI
         if remaining <= 0:
             return job, False
         await anyio.sleep(min(interval, remaining))
-        interval = min(interval * BACKOFF, MAX_POLL_S)
+        interval = _next_interval(interval)
+
+
+def _first_poll(args: Mapping[str, Any]) -> float | None:
+    value = args.get("poll_interval_s")
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _timeout_result(job: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
@@ -101,7 +117,7 @@ async def wait_for_job(call: ToolCall) -> dict[str, Any]:
     args = call.arguments
     timeout_s = float(args.get("timeout_s", DEFAULT_TIMEOUT_S))
     job, finished = await wait_job(call, args["job_id"], timeout_s=timeout_s,
-                                   first_poll_s=float(args.get("poll_interval_s", FIRST_POLL_S)))
+                                   first_poll_s=_first_poll(args))
     if not finished:
         return _timeout_result(job, timeout_s)
     if job.get("status") == "completed":
@@ -265,8 +281,7 @@ async def run_circuit(call: ToolCall) -> dict[str, Any] | types.CallToolResult |
     if not isinstance(outcome, Submitted):
         return outcome
     job_id = outcome.job_id
-    job, finished = await wait_job(call, job_id, timeout_s=timeout_s,
-                                   first_poll_s=float(args.get("poll_interval_s", FIRST_POLL_S)))
+    job, finished = await wait_job(call, job_id, timeout_s=timeout_s, first_poll_s=_first_poll(args))
     estimated = outcome.estimate.cost_usd if outcome.estimate is not None else 0.0
     if not finished:
         return {**_timeout_result(job, timeout_s), "estimated_cost_usd": estimated}
