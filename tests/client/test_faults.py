@@ -179,7 +179,7 @@ async def test_read_timeout_on_create_finds_the_job_the_server_finished_later(sa
 
 
 async def test_read_timeout_with_nothing_created_is_reported_uncertain_not_resubmitted(sandbox: Sandbox) -> None:
-    sandbox.faults.add(FaultRule(kind="latency", latency_s=3.0, path="/jobs", methods=("POST",)))
+    sandbox.faults.add(FaultRule(kind="latency", latency_s=1.2, path="/jobs", methods=("POST",)))
     async with sandbox.serve() as base_url:
         async with IonQClient(api_key=sandbox.api_key, base_url=base_url, retry=fast_retry(),
                               timeout=Timeouts(connect=2.0, read=0.2, write=2.0, pool=2.0),
