@@ -253,7 +253,9 @@ async def _demo(shots: int, timeout: float, state: str) -> int:
         listed = await client.list_tools()
         names = {t.name for t in listed.tools}
         print(f"tools/list: {len(listed.tools)} tools")
-        print("instructions: " + (client.instructions or "").splitlines()[0])
+        sandbox_line = next((ln for ln in (client.instructions or "").splitlines() if "SANDBOX" in ln), None)
+        if sandbox_line:
+            print("instructions: " + sandbox_line)
 
         print("\n1. Estimate the Bell circuit on qpu.aria-1 before spending anything")
         if "estimate_circuit_cost" in names:
@@ -264,7 +266,7 @@ async def _demo(shots: int, timeout: float, state: str) -> int:
             estimate = _structured(await client.call_tool("get_job_estimate", {
                 "backend": "qpu.aria-1", "qubits": 2, "shots": shots, "one_qubit_gates": 1, "two_qubit_gates": 1,
             }), "get_job_estimate")
-        print("   " + json.dumps(estimate, separators=(", ", ": "))[:400])
+        print("   " + str(estimate.get("summary") or json.dumps(estimate, separators=(", ", ": "))[:400]))
 
         print(f"\n2. Submit it to the simulator ({shots} shots)")
         job = _structured(await client.call_tool("create_job", {
@@ -300,7 +302,11 @@ async def _demo(shots: int, timeout: float, state: str) -> int:
 
         print("\n5. Cost")
         cost = _structured(await client.call_tool("get_job_cost", {"job_id": job_id}), "get_job_cost")
-        print("   " + json.dumps(cost, separators=(", ", ": "))[:400])
+        charged = cost.get("cost") or {}
+        if isinstance(charged, dict) and "value" in charged:
+            print(f"   {charged['value']} {charged.get('unit', 'usd')} (the simulator is free)")
+        else:
+            print("   " + json.dumps(cost, separators=(", ", ": "))[:400])
     print("\nAll of this ran against the embedded sandbox: simulated, offline, free.")
     return 0
 
