@@ -27,6 +27,9 @@ from ionq_mcp import circuits
 DEBIASING_VARIANTS = 4
 #: Probabilities below this are dropped from ideal results (keeps 25+ qubit results small).
 PROBABILITY_CUTOFF = 1e-12
+#: At most this many outcomes are kept in an ideal result (a uniform 25-qubit state has 33 million); the most
+#: probable ones are kept and ``output.truncated_results`` says so.
+MAX_RESULT_STATES = 1 << 16
 #: From this size on the ideal simulator uses single precision (a 29-qubit state is 4 GiB in complex64).
 SINGLE_PRECISION_FROM = 27
 
@@ -69,12 +72,21 @@ def _frequencies(counts: Mapping[int, int], shots: int) -> dict[str, float]:
     return {str(k): v / shots for k, v in sorted(counts.items()) if v}
 
 
-def _ideal(circuit: circuits.Circuit) -> dict[str, float]:
+def _ideal(circuit: circuits.Circuit) -> tuple[dict[str, float], dict[str, Any]]:
+    """Exact probabilities (and an output note when they had to be truncated)."""
     from ionq_mcp.sandbox import _simulator
 
     dtype = np.complex64 if circuit.qubits >= SINGLE_PRECISION_FROM else np.complex128
     probabilities = _simulator.simulate_probabilities(circuit, dtype=dtype)
-    return _simulator.probabilities_to_dict(probabilities, cutoff=PROBABILITY_CUTOFF)
+    support = int(np.count_nonzero(probabilities > PROBABILITY_CUTOFF))
+    if support <= MAX_RESULT_STATES:
+        return _simulator.probabilities_to_dict(probabilities, cutoff=PROBABILITY_CUTOFF), {}
+    top = np.argpartition(probabilities, -MAX_RESULT_STATES)[-MAX_RESULT_STATES:]
+    top = top[np.argsort(top)]
+    kept = {str(int(k)): float(probabilities[k]) for k in top}
+    note = {"truncated_results": {"kept_states": MAX_RESULT_STATES, "nonzero_states": support,
+                                  "kept_probability": float(probabilities[top].sum())}}
+    return kept, note
 
 
 def _sampled(circuit: circuits.Circuit, shots: int, noise: Any, rng: np.random.Generator) -> dict[int, int]:
@@ -84,14 +96,16 @@ def _sampled(circuit: circuits.Circuit, shots: int, noise: Any, rng: np.random.G
 
 
 def run_circuit(circuit: circuits.Circuit, plan: circuits.JobPlan, rng: np.random.Generator,
-                ) -> list[tuple[str, str, Any]]:
-    """Results of one circuit: ``("", "probabilities", {...})`` (+ ``histogram`` for sampled runs)."""
+                ) -> tuple[list[tuple[str, str, Any]], dict[str, Any]]:
+    """Results of one circuit: ``("", "probabilities", {...})`` (+ ``histogram`` for sampled runs), and a note
+    for ``output``."""
     noise = _noise(plan)
     if noise is None:
-        return [("", "probabilities", _ideal(circuit))]
+        probabilities, note = _ideal(circuit)
+        return [("", "probabilities", probabilities)], note
     counts = _sampled(circuit, plan.shots, noise, rng)
     return [("", "probabilities", _frequencies(counts, plan.shots)),
-            ("", "histogram", {str(k): v for k, v in sorted(counts.items()) if v})]
+            ("", "histogram", {str(k): v for k, v in sorted(counts.items()) if v})], {}
 
 
 def run_debiased(circuit: circuits.Circuit, plan: circuits.JobPlan, job_id: str,
@@ -148,13 +162,16 @@ def execute(job_id: str, payload: Mapping[str, Any], child_ids: Sequence[str] = 
         circuit = plan.circuits[0]
         if plan.debiasing:
             return run_debiased(circuit, plan, job_id, rng)
-        return Outcome(results=run_circuit(circuit, plan, rng))
+        results, note = run_circuit(circuit, plan, rng)
+        return Outcome(results=results, output=note)
     if plan.type == circuits.MULTI_CIRCUIT_JOB:
         outcome = Outcome()
         combined: dict[str, Any] = {}
         for child_id, circuit in zip(child_ids, plan.circuits, strict=True):
-            child = run_circuit(circuit, plan, rng)
+            child, note = run_circuit(circuit, plan, rng)
             outcome.children[child_id] = child
+            if note:
+                outcome.output.setdefault("children", {})[child_id] = note
             combined[child_id] = next(data for _, kind, data in child if kind == "probabilities")
         outcome.results.append(("", "probabilities", combined))
         return outcome
