@@ -71,10 +71,10 @@ class Operation:
     method: str | None                  # upper case; None for workflows
     path: str | None                    # the spec's path template, e.g. /jobs/{UUID}; None for workflows
     title: str
-    description: str
-    input_schema: dict[str, Any]        # model-visible flat object: path + query + body properties, inline
-    output_schema: dict[str, Any] | None  # relaxed; object at the top
-    arguments: tuple[Argument, ...]
+    description: str = field(repr=False)
+    input_schema: dict[str, Any] = field(repr=False)  # model-visible flat object: path + query + body, inline
+    output_schema: dict[str, Any] | None = field(repr=False)  # relaxed; object at the top
+    arguments: tuple[Argument, ...] = field(repr=False)
     body_is_array_wrapped: bool = False   # reserved; bodies are objects in v0.4
     read_only: bool = False
     destructive: bool = False
@@ -174,20 +174,22 @@ class Catalog:
         """A sub-catalog. Unknown toolset or tool names raise ``KeyError`` listing the known ones."""
         ops = self.operations
         if toolsets is not None:
-            wanted = set(toolsets)
-            unknown = wanted - set(self.toolsets())
-            if unknown:
-                raise KeyError(f"unknown toolset(s) {', '.join(sorted(unknown))}; known: {', '.join(self.toolsets())}")
+            wanted = _known("toolset", toolsets, self.toolsets())
             ops = tuple(op for op in ops if op.capability in wanted)
         if tools is not None:
-            wanted = set(tools)
-            unknown = wanted - set(self.names())
-            if unknown:
-                raise KeyError(f"unknown tool(s) {', '.join(sorted(unknown))}; known: {', '.join(self.names())}")
+            wanted = _known("tool", tools, self.names())
             ops = tuple(op for op in ops if op.name in wanted)
         if read_only:
             ops = tuple(op for op in ops if op.read_only)
         return Catalog(ops)
+
+
+def _known(kind: str, wanted: Iterable[str], known: Sequence[str]) -> set[str]:
+    chosen = set(wanted)
+    unknown = chosen - set(known)
+    if unknown:
+        raise KeyError(f"unknown {kind}(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+    return chosen
 
 
 # --------------------------------------------------------------------------------------------------------------
