@@ -147,6 +147,13 @@ def test_enum_and_range_problems_list_what_is_allowed() -> None:
     assert "required" in find(problems, "settings.cost_limit.unit").message
 
 
+def test_path_argument_values_are_checked() -> None:
+    problems = check(CATALOG.get("get_job_circuits"), {"job_id": UUIDS["job_id"], "lang": "pdf"})
+    assert find(problems, "lang").allowed == "native, qasm3"
+    problems = check(CATALOG.get("get_job"), {"job_id": 42})
+    assert "string" in find(problems, "job_id").message
+
+
 def test_non_object_arguments_are_a_problem_not_a_crash() -> None:
     for value in ([], "x", 3):
         problems = check(CATALOG.get("get_job"), value)
