@@ -3,9 +3,10 @@
 * **2026-07-28** (stateless): the first call returns an ``InputRequiredResult`` carrying one form elicitation
   and a ``request_state``; the client asks the user and retries the same ``tools/call`` with
   ``params.input_responses`` and the echoed state. The state is ``payload.HMAC`` with a per-process secret and
-  binds the tool name, a digest of the arguments and the estimate the question quoted, plus an expiry. A
-  forged, stale or mismatched state (different arguments, a changed estimate, another server process) is
-  never taken as consent: the user is simply asked again.
+  binds the tool name, a digest of the arguments and the estimate the question quoted, plus an expiry and a
+  nonce that makes each consent single-use. A forged, stale, replayed or mismatched state (different
+  arguments, a changed estimate, another server process) is never taken as consent: the user is simply asked
+  again.
 * **2025-11-25** (handshake): ``ctx.session.elicit_form(...)`` in the middle of the call; no answer within
   :data:`CONFIRM_TIMEOUT_S` counts as ``cancel``.
 
@@ -20,6 +21,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +44,8 @@ STATE_TTL_S = 900.0
 REQUEST_KEY = "ionq_mcp_confirm"
 
 _SECRET = secrets.token_bytes(32)  # per process: a state minted by another process is not accepted
+_spent_nonces: dict[str, float] = {}  # nonce -> expiry; a consent is used once
+_nonce_lock = threading.Lock()
 
 _SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -83,25 +87,44 @@ def _unb64(text: str) -> bytes:
 
 
 def seal_state(digest: str, *, now: float | None = None) -> str:
-    payload = _b64(json.dumps({"d": digest, "exp": (now or time.time()) + STATE_TTL_S}).encode())
+    payload = _b64(json.dumps({"d": digest, "exp": (now or time.time()) + STATE_TTL_S,
+                               "n": secrets.token_hex(8)}).encode())
     tag = _b64(hmac.new(_SECRET, payload.encode(), hashlib.sha256).digest())
     return f"{payload}.{tag}"
 
 
 def state_matches(state: str | None, digest: str, *, now: float | None = None) -> bool:
-    """True only for a state this process minted, unexpired, for exactly this digest."""
+    """True only for a state this process minted, unexpired, for exactly this digest (no side effect)."""
+    return _open_state(state, digest, now=now) is not None
+
+
+def _open_state(state: str | None, digest: str, *, now: float | None = None) -> dict[str, Any] | None:
     if not state or state.count(".") != 1:
-        return False
+        return None
     payload, tag = state.split(".")
     expected = _b64(hmac.new(_SECRET, payload.encode(), hashlib.sha256).digest())
     if not hmac.compare_digest(tag, expected):
-        return False
+        return None
     try:
         data = json.loads(_unb64(payload))
     except ValueError:
-        return False
-    return (isinstance(data, dict) and hmac.compare_digest(str(data.get("d", "")), digest)
-            and isinstance(data.get("exp"), (int, float)) and data["exp"] >= (now or time.time()))
+        return None
+    ok = (isinstance(data, dict) and hmac.compare_digest(str(data.get("d", "")), digest)
+          and isinstance(data.get("exp"), (int, float)) and data["exp"] >= (now or time.time()))
+    return data if ok else None
+
+
+def _spend_nonce(data: Mapping[str, Any]) -> bool:
+    """Mark the state's nonce used; False when it already was (a replayed consent)."""
+    now = time.time()
+    nonce = str(data.get("n", ""))
+    with _nonce_lock:
+        for old in [n for n, exp in _spent_nonces.items() if exp < now]:
+            del _spent_nonces[old]
+        if not nonce or nonce in _spent_nonces:
+            return False
+        _spent_nonces[nonce] = float(data["exp"])
+        return True
 
 
 def _client_can_elicit(call: ToolCall) -> bool:
@@ -130,7 +153,8 @@ async def confirm(call: ToolCall, question: str, *, estimate_usd: float | None =
         digest = arguments_digest(call.op.name, call.arguments, estimate_usd)
         responses = call.params.input_responses or {}
         answer = responses.get(REQUEST_KEY)
-        if answer is not None and state_matches(call.params.request_state, digest):
+        data = _open_state(call.params.request_state, digest) if answer is not None else None
+        if data is not None and _spend_nonce(data):
             return Confirmation(_outcome_of(answer))
         request = types.ElicitRequest(params=types.ElicitRequestFormParams(message=question,
                                                                            requested_schema=_SCHEMA))

@@ -162,10 +162,15 @@ async def _confirmed(call: ToolCall, decision: Decision, action: str, how: str) 
                     "declined" if answer.outcome == "decline" else answer.outcome, **facts)
 
 
+def _how_to_proceed(instead: str, variable: str) -> str:
+    """What an agent whose client cannot ask the user may do instead of a confirmation."""
+    return (f"{instead}, or ask the user to raise {variable} in the MCP server's environment, or use an MCP client "
+            f"that supports elicitation.")
+
+
 def _how_to_lower_cost(guard: Guard) -> str:
-    return (f"lower the cost to at most ${guard.policy.confirm_above_usd:,.2f} (fewer shots or gates, no error "
-            f"mitigation), or ask the user to raise IONQ_MCP_CONFIRM_ABOVE_USD in the MCP server's environment, "
-            f"or use an MCP client that supports elicitation.")
+    return _how_to_proceed(f"lower the cost to at most ${guard.policy.confirm_above_usd:,.2f} (fewer shots or "
+                           f"gates, no error mitigation)", "IONQ_MCP_CONFIRM_ABOVE_USD")
 
 
 def _keeps_reservation(exc: BaseException) -> bool:
@@ -298,10 +303,9 @@ async def create_session(call: ToolCall) -> dict | types.CallToolResult | types.
     decision = await anyio.to_thread.run_sync(guard.check_session, backend, call.arguments.get("settings"))
     if decision.action == "refuse":
         return _refused(call, decision.message)
-    stop = await _confirmed(call, decision, "the session was not created", (
-        f"give the session a smaller settings.cost_limit (at most ${guard.policy.confirm_above_usd:,.2f}), or ask "
-        f"the user to raise IONQ_MCP_CONFIRM_ABOVE_USD in the MCP server's environment, or use an MCP client that "
-        f"supports elicitation."))
+    stop = await _confirmed(call, decision, "the session was not created", _how_to_proceed(
+        f"give the session a smaller settings.cost_limit (at most ${guard.policy.confirm_above_usd:,.2f})",
+        "IONQ_MCP_CONFIRM_ABOVE_USD"))
     if stop is not None:
         return stop
     arguments = {**call.arguments}
@@ -322,10 +326,8 @@ def _bulk(method_name: str) -> Handler:
         guard = _guard(call)
         ids = call.arguments.get("ids") or []
         decision = guard.check_bulk(call.op.name, len(ids))
-        stop = await _confirmed(call, decision, "no job was touched", (
-            f"act on at most {guard.policy.bulk_confirm_above} ids per call, or ask the user to raise "
-            f"IONQ_MCP_BULK_CONFIRM_ABOVE in the MCP server's environment, or use an MCP client that supports "
-            f"elicitation."))
+        stop = await _confirmed(call, decision, "no job was touched", _how_to_proceed(
+            f"act on at most {guard.policy.bulk_confirm_above} ids per call", "IONQ_MCP_BULK_CONFIRM_ABOVE"))
         if stop is not None:
             return stop
         return await _audited(call, method_name)

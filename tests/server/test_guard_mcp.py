@@ -153,7 +153,7 @@ async def test_client_without_elicitation_gets_a_refusal_saying_how_to_proceed(t
 
 
 @pytest.mark.anyio
-async def test_forged_or_mismatched_request_state_is_not_consent(tmp_path):
+async def test_forged_mismatched_or_replayed_request_state_is_not_consent(tmp_path):
     policy = GuardPolicy(allow_qpu=True, max_job_cost_usd=50, daily_budget_usd=100, confirm_above_usd=10)
     accept = {"ionq_mcp_confirm": types.ElicitResult(action="accept", content={"confirm": True})}
     async with server_env(tmp_path, policy=policy) as env, \
@@ -175,6 +175,11 @@ async def test_forged_or_mismatched_request_state_is_not_consent(tmp_path):
         done = await session.call_tool("run_circuit", PAID, allow_input_required=True,
                                        input_responses=accept, request_state=first.request_state)
         assert isinstance(done, types.CallToolResult) and not done.is_error
+        assert env.sandbox.store.count_jobs() == 1
+        # a consent is single-use: replaying the accepted state asks again
+        replay = await session.call_tool("run_circuit", PAID, allow_input_required=True,
+                                         input_responses=accept, request_state=first.request_state)
+        assert isinstance(replay, types.InputRequiredResult)
         assert env.sandbox.store.count_jobs() == 1
 
 
