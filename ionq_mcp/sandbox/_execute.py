@@ -191,8 +191,12 @@ def _qaoa(plan: circuits.JobPlan) -> Outcome:
     except (ValueError, KeyError, TypeError) as error:
         raise JobFailure("InvalidInput", f"input.problem: {error}. Expected a NetworkX adjacency_graph object "
                                          f"with `nodes` and `adjacency`.") from error
-    return Outcome(output={"processing_status": "complete", "optimal_bitstring": str(solution.bitstring),
-                           "optimal_cost": float(solution.cost)})
+    output = {"processing_status": "complete", "optimal_bitstring": str(solution.bitstring),
+              "optimal_cost": float(solution.cost)}
+    for extra in ("cut_value", "variables_to_bitstring_index_map", "optimal_solutions"):
+        if hasattr(solution, extra):
+            output[extra] = getattr(solution, extra)
+    return Outcome(output=output)
 
 
 def _quantum_function(plan: circuits.JobPlan) -> Outcome:

@@ -170,5 +170,10 @@ def validate_job(body: Any) -> circuits.JobPlan:
         problems += [(p.path or "body", str(p)) for p in error.problems if (p.path or "body") not in seen]
         _raise(problems)
         raise  # pragma: no cover - _raise raised
+    except (TypeError, AttributeError):
+        # parse_job assumes the shape the schema checks (e.g. a hashable `backend`); report the schema problems
+        if problems:
+            _raise(problems)
+        raise
     _raise(problems)
     return plan
