@@ -142,14 +142,21 @@ class IonQClient:
         """Send ``method path`` (relative to the base URL, e.g. ``/jobs/{id}``) and return the parsed JSON.
 
         Returns the text for a non-JSON body and None for an empty one. GET/PUT/DELETE are retried; other
-        methods only when the request provably had no effect. Absolute URLs are refused (the API key must
-        not be sent to another host).
+        methods only when the request provably had no effect, except that ``POST /jobs`` and ``POST /sessions``
+        take the same exactly-once / at-most-once path as :meth:`create_job` and :meth:`create_session`.
+        Absolute URLs are refused (the API key must not be sent to another host).
         """
         if not isinstance(method, str) or not method.isalpha():
             raise ConfigurationError(f"method: must be an HTTP method name such as 'GET', got {method!r}")
         if not isinstance(path, str) or not path.startswith("/") or path.startswith("//") or "://" in path:
             raise ConfigurationError(f"path: must be a path relative to the base URL starting with '/', got {path!r}")
         method = method.upper()
+        creates = {"/jobs": create_job_once, "/sessions": create_session_once}.get(path.rstrip("/"))
+        if method == "POST" and creates is not None and not params:
+            if not isinstance(json, Mapping):
+                raise ConfigurationError(f"json: POST {path} needs a JSON object body, got {type_name(json)}")
+            created = await creates(self._session, json, lookup=self._lookup)
+            return created.model_dump(mode="json", by_alias=True)
         mode = "idempotent" if method in _IDEMPOTENT_METHODS else "unsafe"
         response = await self._session.send(method, path, params=_query(params), json=json, mode=mode)
         return _decode(response)
@@ -286,8 +293,18 @@ class IonQClient:
         return await self._get(f"/jobs/{path_segment('job_id', job_id)}", Job)
 
     async def delete_job(self, job_id: str) -> JobDeleted:
-        """Delete one job (``DELETE /jobs/{UUID}``)."""
-        return await self._call("DELETE", f"/jobs/{path_segment('job_id', job_id)}", JobDeleted)
+        """Delete one job (``DELETE /jobs/{UUID}``).
+
+        If a retry answers 404 because an earlier attempt (whose response was lost) deleted the job, the
+        deletion is reported as done.
+        """
+        path = f"/jobs/{path_segment('job_id', job_id)}"
+        try:
+            return await self._call("DELETE", path, JobDeleted)
+        except APIStatusError as exc:
+            if _retry_refused(exc) and exc.status_code == 404:
+                return JobDeleted.model_validate({"id": job_id, "status": "deleted"})
+            raise
 
     async def get_job_cost(self, job_id: str) -> JobCost:
         """Estimated and billed cost of a job (``GET /jobs/{UUID}/cost``)."""
@@ -329,8 +346,20 @@ class IonQClient:
         return CompiledCircuits.model_validate(_decode(response))
 
     async def cancel_job(self, job_id: str) -> JobCanceled:
-        """Cancel one job (``PUT /jobs/{UUID}/status/cancel``)."""
-        return await self._call("PUT", f"/jobs/{path_segment('job_id', job_id)}/status/cancel", JobCanceled)
+        """Cancel one job (``PUT /jobs/{UUID}/status/cancel``).
+
+        If a retry is refused (4xx) because an earlier attempt whose response was lost already canceled the
+        job, the cancellation is reported as done (checked with ``get_job``).
+        """
+        path = f"/jobs/{path_segment('job_id', job_id)}"
+        try:
+            return await self._call("PUT", f"{path}/status/cancel", JobCanceled)
+        except APIStatusError as exc:
+            if _retry_refused(exc):
+                current = await self._get(path, Job)
+                if current.status == "canceled":
+                    return JobCanceled.model_validate({"id": current.id, "status": "canceled"})
+            raise
 
     async def cancel_many_jobs(self, ids: Sequence[str]) -> JobsCanceled:
         """Cancel many jobs (``PUT /jobs/status/cancel`` with ``{"ids": [...]}``)."""
@@ -383,14 +412,14 @@ class IonQClient:
     async def end_session(self, session_id: str) -> Session:
         """End a session (``POST /sessions/{session_id}/end``).
 
-        Ending is idempotent in effect, so it is retried like a read. If a retry is refused (4xx) because the
-        first attempt already ended the session, the ended session is returned instead of the error.
+        Ending is idempotent in effect, so it is retried like a read. If a retry is refused (4xx) because an
+        earlier attempt already ended the session, the ended session is returned instead of the error.
         """
         path = f"/sessions/{path_segment('session_id', session_id)}"
         try:
             return await self._call("POST", f"{path}/end", Session)
         except APIStatusError as exc:
-            if exc.attempts > 1 and 400 <= exc.status_code < 500 and exc.status_code != 429:
+            if _retry_refused(exc):
                 current = await self._get(path, Session)
                 if current.status == "ended" or current.active is False:
                     return current
@@ -492,6 +521,11 @@ class IonQClient:
 
 def type_name(value: Any) -> str:
     return builtins.type(value).__name__
+
+
+def _retry_refused(exc: APIStatusError) -> bool:
+    """A retry (not the first attempt) was refused with a 4xx: an earlier attempt may have done the work."""
+    return exc.attempts > 1 and 400 <= exc.status_code < 500 and exc.status_code != 429
 
 
 def _query(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from ionq_mcp.client import (
     Timeouts,
     UncertainOutcomeError,
 )
-from ionq_mcp.sandbox import FaultRule, Sandbox
+from ionq_mcp.sandbox import FaultRule, Sandbox, SandboxConfig
 
 from .conftest import ASGI_BASE_URL, BELL, RecordingTransport, SlowNetworkTransport, fast_retry
 
@@ -233,3 +233,35 @@ async def test_connection_refused_is_retried_then_reported(sandbox: Sandbox) -> 
     err = info.value
     assert type(err).__name__ == "APIConnectionError" and err.request_sent is False and err.attempts == 3
     assert not isinstance(err, APITimeoutError)
+
+
+async def test_generic_request_post_jobs_is_exactly_once_too(sandbox: Sandbox) -> None:
+    sandbox.faults.add(FaultRule(kind="drop", path="/jobs", methods=("POST",), schedule=[True]))
+    async with _client(sandbox) as client:
+        created = await client.request("POST", "/jobs", json=_bell_job())
+    assert sandbox.store.count_jobs() == 1
+    assert created["id"] and sandbox.request_log.count(method="POST", path_prefix="/jobs") == 1
+
+
+async def test_end_session_retried_after_a_dropped_response_returns_the_ended_session(sandbox: Sandbox) -> None:
+    async with _client(sandbox) as client:
+        session = await client.create_session("qpu.aria-1")
+        sandbox.faults.add(FaultRule(kind="drop", path="/sessions/", methods=("POST",), schedule=[True]))
+        ended = await client.end_session(session.id)
+    assert ended.id == session.id and ended.status == "ended"
+    assert sandbox.request_log.count(method="POST", path_prefix=f"/sessions/{session.id}/end") == 2
+
+
+async def test_cancel_and_delete_retried_after_dropped_responses_report_success() -> None:
+    box = Sandbox(SandboxConfig(db_path=":memory:", qpu_latency_s=120.0))
+    try:
+        async with _client(box) as client:
+            job = await client.create_job(type="ionq.circuit.v1", backend="qpu.aria-1", shots=100, input=BELL)
+            box.faults.add(FaultRule(kind="drop", path=f"/jobs/{job.id}", methods=("PUT", "DELETE"),
+                                     schedule=[True, False, True]))
+            assert (await client.cancel_job(job.id)).status == "canceled"
+            assert (await client.delete_job(job.id)).status == "deleted"
+        assert box.request_log.count(method="PUT") == 2 and box.request_log.count(method="DELETE") == 2
+        assert box.store.count_jobs() == 0
+    finally:
+        box.close()

