@@ -34,6 +34,7 @@ from ionq_mcp.guard import Guard, GuardPolicy
 from ionq_mcp.sandbox import Sandbox, SandboxConfig
 from ionq_mcp.server import build_server
 from ionq_mcp.server._config import ServerConfig
+from ionq_mcp.server._guarded import job_body
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BELL = {"qubits": 2, "gateset": "qis",
@@ -101,24 +102,32 @@ async def measure(repeats: int, sandbox: Sandbox, client: Client) -> list[dict[s
 
 
 def guard_overhead(samples: int) -> dict[str, float]:
+    """The guard's work on the simulator path of ``submit_job`` (body, backend check, audit line), for a Bell pair
+    and a 2,000-gate circuit (the audit summarises circuits, so the cost must not grow with the gates)."""
     payload = {"backend": "simulator", "type": "ionq.circuit.v1", "shots": 100, "input": BELL}
+    big = {**payload, "input": {"qubits": 20, "gateset": "qis", "circuit": [
+        {"gate": "h", "target": i % 20} if i % 2 else {"gate": "cnot", "control": i % 20, "target": (i + 1) % 20}
+        for i in range(2000)]}}
+    out: dict[str, float] = {"samples": samples}
     with tempfile.TemporaryDirectory() as tmp:
         guard = Guard(GuardPolicy(allow_qpu=True, max_job_cost_usd=1e9, daily_budget_usd=1e12,
                                   confirm_above_usd=1e9), Path(tmp) / "ledger.sqlite3", Path(tmp) / "audit.jsonl")
-        start = time.perf_counter()
-        for _ in range(samples):
-            guard.check_job("simulator")
-            guard.audit("create_job", payload, "submitted", estimated_usd=0.0, job_id="0000")
-        simulator = (time.perf_counter() - start) / samples
+        for name, arguments in (("simulator_create_job_us", payload), ("simulator_2000_gates_us", big)):
+            start = time.perf_counter()
+            for _ in range(samples):
+                body = job_body(arguments)
+                guard.check_backend(body["backend"])
+                guard.audit("create_job", body, "submitted", estimated_usd=0.0, job_id="0000")
+            out[name] = (time.perf_counter() - start) / samples * 1e6
         qpu_samples = max(1, samples // 10)
         start = time.perf_counter()
         for i in range(qpu_samples):
             guard.check_job("qpu.aria-1", 12.5)
             guard.commit(guard.reserve("create_job", "qpu.aria-1", 12.5), f"job-{i}")
             guard.audit("create_job", {**payload, "backend": "qpu.aria-1"}, "submitted", estimated_usd=12.5)
-        qpu = (time.perf_counter() - start) / qpu_samples
+        out["qpu_create_job_us"] = (time.perf_counter() - start) / qpu_samples * 1e6
         guard.close()
-    return {"simulator_create_job_us": simulator * 1e6, "qpu_create_job_us": qpu * 1e6, "samples": samples}
+    return out
 
 
 async def main_async(repeats: int) -> dict[str, Any]:
@@ -148,7 +157,8 @@ def main() -> int:
               f"{row['median_ms']:.1f} | {row['p90_ms']:.1f} |")
     g = report["guard"]
     print(f"\nGuard overhead per simulator create_job: {g['simulator_create_job_us']:.0f} us "
-          f"(QPU path without the estimate: {g['qpu_create_job_us']:.0f} us)")
+          f"({g['simulator_2000_gates_us']:.0f} us for 2,000 gates; QPU path without the estimate: "
+          f"{g['qpu_create_job_us']:.0f} us)")
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     (RESULTS / f"workflows-{stamp}.json").write_text(json.dumps(report, indent=2))

@@ -28,7 +28,7 @@ from ionq_mcp.server._confirm import confirm, refusal_text
 if TYPE_CHECKING:
     from ionq_mcp.server._call import Handler, ToolCall
 
-__all__ = ["CostEstimate", "GUARDED_HANDLERS", "Submitted", "estimate_plan", "invalid_job", "parse_payload",
+__all__ = ["CostEstimate", "GUARDED_HANDLERS", "Submitted", "estimate_plan", "invalid_job", "job_body", "parse_payload",
            "reconcile_job", "spend_summary", "submit_job"]
 
 #: Body fields of a job payload (create_job's arguments); workflow-only arguments are dropped before sending.
@@ -92,13 +92,17 @@ class CostEstimate:
         }
 
 
-def parse_payload(arguments: Mapping[str, Any]) -> tuple[dict[str, Any], circuits.JobPlan]:
-    """The job body (create_job's fields only, ``type`` filled with its default) and its validated plan.
-    Raises ``CircuitError``."""
+def job_body(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The job body: create_job's fields only, ``type`` filled with its default."""
     payload = {k: v for k, v in arguments.items() if k in JOB_FIELDS and v is not None}
-    plan = circuits.parse_job(payload)
-    payload.setdefault("type", plan.type)
-    return payload, plan
+    payload.setdefault("type", circuits.CIRCUIT_JOB)
+    return payload
+
+
+def parse_payload(arguments: Mapping[str, Any]) -> tuple[dict[str, Any], circuits.JobPlan]:
+    """The job body (:func:`job_body`) and its validated plan. Raises ``CircuitError``."""
+    payload = job_body(arguments)
+    return payload, circuits.parse_job(payload)
 
 
 async def estimate_plan(client: Any, plan: circuits.JobPlan, backend: str | None = None) -> CostEstimate:
@@ -202,16 +206,13 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
     """Guarded submission of one job (create_job, run_circuit). Returns :class:`Submitted`, or the refusal /
     pending confirmation the handler must return as is."""
     guard = _guard(call)
-    try:
-        payload, plan = parse_payload(call.arguments if arguments is None else arguments)
-    except circuits.CircuitError as error:
-        return invalid_job(call, error)
-    backend = plan.backend
+    payload = job_body(call.arguments if arguments is None else arguments)
+    backend = str(payload.get("backend"))
     gate = guard.check_backend(backend)
     if not gate.allowed:
         return _refused(call, gate.message)
-    if not circuits.is_qpu(backend) or plan.dry_run:
-        # Free: no estimate, no ledger (the < 2 ms path). Only the audit line.
+    if not circuits.is_qpu(backend) or payload.get("dry_run"):
+        # Free: no estimate, no ledger, no second parse (the runtime validated the payload): the < 2 ms path.
         try:
             created = to_jsonable(await call.client.create_job(**payload))
         except BaseException as exc:
@@ -220,6 +221,10 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
         guard.audit(call.op.name, payload, "submitted", estimated_usd=0.0, job_id=created.get("id"))
         return Submitted(created, None)
 
+    try:
+        plan = circuits.parse_job(payload)
+    except circuits.CircuitError as error:
+        return invalid_job(call, error)
     try:
         estimate = await estimate_plan(call.client, plan)
     except GuardRefused as refusal:

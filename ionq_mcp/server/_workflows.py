@@ -120,8 +120,7 @@ async def wait_for_job(call: ToolCall) -> dict[str, Any]:
                                    first_poll_s=_first_poll(args))
     if not finished:
         return _timeout_result(job, timeout_s)
-    if job.get("status") == "completed":
-        await reconcile_job(call, str(job["id"]))
+    await reconcile_job(call, str(job["id"]))  # completed, failed or canceled: the billed cost is final
     out = {"summary": f"Job {job['id']} is {job['status']}." + _failure_text(job), "job_id": job["id"],
            "status": job["status"], "done": True}
     if job.get("status") == "completed":
@@ -290,13 +289,14 @@ async def run_circuit(call: ToolCall) -> dict[str, Any] | types.CallToolResult |
         text = f"Job {job_id} ended {job.get('status')}.{_failure_text(job)}"
         return _errors.text_error(text, {"job_id": job_id, "status": job.get("status"), "done": True,
                                          "failure": job.get("failure"), "actual_cost_usd": actual})
-    _, plan = parse_payload(args)
-    qubits = max((c.qubits for c in plan.circuits), default=None)
+    data = args.get("input") if isinstance(args.get("input"), Mapping) else {}
+    qubits = data.get("qubits") if isinstance(data.get("qubits"), int) else None
     results = await job_results(call, job, top_k=top_k, qubits=qubits)
     actual = await reconcile_job(call, job_id) if outcome.estimate is not None else 0.0
     cost = f" Actual cost: {actual:.4f} USD." if actual is not None else ""
     return {"summary": _results_summary(job_id, results) + cost, "job_id": job_id, "status": "completed",
-            "done": True, "backend": plan.backend, "shots": plan.shots, "estimated_cost_usd": estimated,
+            "done": True, "backend": args.get("backend"), "shots": job.get("shots", args.get("shots")),
+            "estimated_cost_usd": estimated,
             "actual_cost_usd": actual, **results}
 
 
