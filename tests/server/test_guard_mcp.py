@@ -263,3 +263,20 @@ async def test_audit_log_has_every_acting_call_and_never_the_key(tmp_path):
     assert paid["arguments"]["input"] == {"gates": 2, "qubits": 2}  # summarised, not the gates
     for line in lines:
         assert set(line) >= {"time", "tool", "arguments", "outcome", "estimated_usd", "actual_usd", "job_id"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("action", ["accept", "decline"])
+async def test_session_above_the_threshold_is_confirmed(tmp_path, action):
+    policy = GuardPolicy(allow_qpu=True, max_job_cost_usd=40, confirm_above_usd=10)
+    asked: list[str] = []
+    async with server_env(tmp_path, policy=policy) as env, \
+            Client(env.server, mode="legacy", elicitation_callback=answering(action, asked)) as client:
+        result = await client.call_tool("create_session", {"backend": QPU})
+        sessions = structured(await client.call_tool("list_sessions", {}))["sessions"]
+        assert len(asked) == 1 and "$40.00" in asked[0]
+        if action == "accept":
+            assert not result.is_error and [s["id"] for s in sessions] == [structured(result)["id"]]
+        else:
+            assert result.is_error and "session was not created" in result.content[0].text
+            assert sessions == []
