@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 
 Gateset = Literal["qis", "native"]
 
@@ -147,20 +148,21 @@ GATESETS: dict[str, dict[str, GateSpec]] = {"qis": QIS_GATES, "native": NATIVE_G
 _QUBIT_KEYS = ("target", "targets", "control", "controls")
 
 
-@dataclass(frozen=True, slots=True)
-class Gate:
+class Gate(NamedTuple):
     """A validated gate in canonical form.
 
     ``name`` is canonical: ``not`` becomes ``x`` and ``cnot`` becomes ``x`` with its controls; ``gateset`` tells
     QIS ``zz`` (radians) from native ``zz`` (turns). ``params`` holds floats (and, for pauliexp, the term
-    strings and coefficient list); ms ``angle`` is filled with its default 0.25.
+    strings and coefficient list); ms ``angle`` is filled with its default 0.25. (A NamedTuple rather than a
+    frozen dataclass: circuits of thousands of gates are parsed on every validated call, and a tuple is
+    several times cheaper to build.)
     """
 
     name: str
     gateset: Gateset
     targets: tuple[int, ...]
     controls: tuple[int, ...] = ()
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = MappingProxyType({})
 
     @property
     def qubits(self) -> tuple[int, ...]:
@@ -236,11 +238,52 @@ def _qubit_list(gate: Mapping[str, Any], one: str, many: str, path: str,
     return None
 
 
+_MISSING = object()
+
+
+def _parse_simple_gate(gate: Any, table: Mapping[str, GateSpec]) -> Gate | None:
+    """The common shapes (one integer ``target``, at most one integer ``control``, plain numeric parameters)
+    without building any error text. Returns None for anything else, which then takes the full check; both
+    paths accept exactly the same gates, this one is only faster (large circuits are mostly such gates)."""
+    if type(gate) is not dict:
+        return None
+    name = gate.get("gate")
+    spec = table.get(name) if type(name) is str else None
+    if spec is None or spec.targets != 1:
+        return None
+    target = gate.get("target")
+    if type(target) is not int or target < 0:
+        return None
+    unread = len(gate) - 2
+    controls: tuple[int, ...] = ()
+    control = gate.get("control", _MISSING)
+    if control is not _MISSING:
+        if not spec.controllable or type(control) is not int or control < 0 or control == target:
+            return None
+        controls = (control,)
+        unread -= 1
+    elif spec.needs_control:
+        return None
+    params: dict[str, Any] = {}
+    for key in spec.params:  # single-target gates have only required scalar parameters (rotation, phase)
+        value = gate.get(key, _MISSING)
+        if type(value) not in (int, float) or not math.isfinite(value):
+            return None
+        params[key] = float(value)
+        unread -= 1
+    if unread:  # unknown keys, or list forms such as `targets`/`controls`
+        return None
+    return Gate("x" if name in ("not", "cnot") else name, spec.gateset, (target,), controls, params)
+
+
 def parse_gate(gate: Any, gateset: Gateset, path: str, problems: list[Problem]) -> Gate | None:
     """Validate one gate object; append what is wrong to ``problems`` and return the canonical gate or None.
 
     Qubit indices are checked against the circuit size by :func:`parse_circuit`, not here.
     """
+    simple = _parse_simple_gate(gate, GATESETS[gateset])
+    if simple is not None:
+        return simple
     if not isinstance(gate, Mapping):
         problems.append(Problem(path, f"each gate must be an object like {{\"gate\": \"h\", \"target\": 0}}, "
                                       f"got {type(gate).__name__}"))
@@ -376,7 +419,7 @@ def parse_circuit(gates: Any, gateset: Any, qubits: Any = None, *, path: str = "
     :class:`CircuitError` listing every problem, with paths under ``path``.
     """
     problems: list[Problem] = []
-    if gateset not in GATESETS:
+    if not isinstance(gateset, str) or gateset not in GATESETS:
         raise CircuitError([Problem(_join(path, "gateset"), f"unknown gateset {gateset!r}", "qis, native")])
     if qubits is not None and (isinstance(qubits, bool) or not isinstance(qubits, int) or qubits < 1):
         problems.append(Problem(_join(path, "qubits"), f"must be a whole number >= 1, got {qubits!r}"))
@@ -385,12 +428,14 @@ def parse_circuit(gates: Any, gateset: Any, qubits: Any = None, *, path: str = "
     if not isinstance(gates, list):
         raise CircuitError([*problems, Problem(circuit_path, "must be a list of gate objects")])
     parsed: list[Gate] = []
+    table = GATESETS[gateset]
     for i, raw in enumerate(gates):
-        gate = parse_gate(raw, gateset, _join(circuit_path, i), problems)
+        # The path string is built only for a gate that needs the full check.
+        gate = _parse_simple_gate(raw, table) or parse_gate(raw, gateset, _join(circuit_path, i), problems)
         if gate is not None:
             parsed.append(gate)
             if qubits is not None:
-                for q in gate.qubits:
+                for q in gate.controls + gate.targets:
                     if q >= qubits:
                         problems.append(Problem(_join(circuit_path, i),
                                                 f"uses qubit {q} but the circuit has {qubits} qubits",
@@ -499,12 +544,12 @@ def parse_job(payload: Any) -> JobPlan:
         raise CircuitError([Problem("", "the job payload must be a JSON object")])
     problems: list[Problem] = []
     job_type = payload.get("type", CIRCUIT_JOB)
-    if job_type not in JOB_TYPES:
+    if not isinstance(job_type, str) or job_type not in JOB_TYPES:
         problems.append(Problem("type", f"unknown job type {job_type!r}", ", ".join(JOB_TYPES)))
     backend = payload.get("backend")
-    if backend not in BACKEND_QUBITS:
+    if not isinstance(backend, str) or backend not in BACKEND_QUBITS:
         problems.append(Problem("backend", f"unknown backend {backend!r}", ", ".join(JOB_BACKENDS)))
-        backend = SIMULATOR if not isinstance(backend, str) else backend
+        backend = backend if isinstance(backend, str) else SIMULATOR
     shots = payload.get("shots", DEFAULT_SHOTS)
     if isinstance(shots, bool) or not isinstance(shots, int) or not MIN_SHOTS <= shots <= MAX_SHOTS:
         problems.append(Problem("shots", f"must be a whole number from {MIN_SHOTS} to {MAX_SHOTS:,}, got {shots!r}"))
@@ -520,7 +565,7 @@ def parse_job(payload: Any) -> JobPlan:
         problems.append(Problem("noise", "must be an object like {\"model\": \"aria-1\", \"seed\": 7}"))
     else:
         noise_model = noise.get("model", "ideal")
-        if noise_model not in NOISE_MODEL_QUBITS:
+        if not isinstance(noise_model, str) or noise_model not in NOISE_MODEL_QUBITS:
             problems.append(Problem("noise.model", f"unknown noise model {noise_model!r}",
                                     ", ".join(NOISE_MODEL_QUBITS)))
             noise_model = "ideal"
