@@ -1,7 +1,9 @@
 """Job documents: build the wire JSON of a new job (and of a multi-circuit job's children), and views of it.
 
 The stored document is exactly ``GetCircuitJobResponse``; the list view drops ``child_job_ids`` (``BaseJob``
-has no such field). ``noise`` appears only on simulator jobs, as the spec says.
+has no such field). ``noise`` appears only on simulator jobs, as the spec says. ``cost_model`` (optional in the
+spec) is left out: the spec's enum (``quantum_compute_time``) and ionq-core's (``QCT``) disagree, and a client
+built on either rejects the other's word.
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ def _base(job_id: str, key: ApiKey, plan: circuits.JobPlan, payload: Mapping[str
         "type": job_type,
         "backend": plan.backend,
         "dry_run": plan.dry_run,
-        "cost_model": "quantum_compute_time",
         "submitter_id": key.user_id,
         "project_id": key.project_id,
         "parent_job_id": parent,
