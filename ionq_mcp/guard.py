@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -524,7 +524,7 @@ class Guard:
         interleave.
         """
         record = {
-            "time": datetime.fromtimestamp(self.clock(), tz=timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(self.clock(), tz=UTC).isoformat(timespec="milliseconds"),
             "tool": tool,
             "arguments": redact_arguments(arguments),
             "outcome": outcome,

@@ -28,8 +28,18 @@ from ionq_mcp.server._confirm import confirm, refusal_text
 if TYPE_CHECKING:
     from ionq_mcp.server._call import Handler, ToolCall
 
-__all__ = ["CostEstimate", "GUARDED_HANDLERS", "Submitted", "estimate_plan", "invalid_job", "job_body", "parse_payload",
-           "reconcile_job", "spend_summary", "submit_job"]
+__all__ = [
+    "GUARDED_HANDLERS",
+    "CostEstimate",
+    "Submitted",
+    "estimate_plan",
+    "invalid_job",
+    "job_body",
+    "parse_payload",
+    "reconcile_job",
+    "spend_summary",
+    "submit_job",
+]
 
 #: Body fields of a job payload (create_job's arguments); workflow-only arguments are dropped before sending.
 JOB_FIELDS = ("name", "metadata", "shots", "backend", "session_id", "settings", "dry_run", "noise", "type",

@@ -42,7 +42,7 @@ from ionq_mcp.server._guarded import (
 if TYPE_CHECKING:
     from ionq_mcp.server._call import Handler, ToolCall
 
-__all__ = ["WORKFLOW_HANDLERS", "wait_job", "job_results"]
+__all__ = ["WORKFLOW_HANDLERS", "job_results", "wait_job"]
 
 FIRST_POLL_S = 1.0
 FIRST_POLL_SIMULATOR_S = 0.002

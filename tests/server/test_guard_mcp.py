@@ -13,7 +13,17 @@ from mcp import Client
 
 from ionq_mcp.guard import Guard, GuardPolicy
 from ionq_mcp.sandbox import Sandbox, SandboxConfig
-from tests.server.test_workflows import ARIA_1Q, ARIA_2Q, ARIA_MINIMUM, BELL, MODES, QPU, job, server_env, structured
+from tests.server.test_workflows import (
+    ARIA_1Q,
+    ARIA_2Q,
+    ARIA_MINIMUM,
+    BELL,
+    MODES,
+    QPU,
+    job,
+    server_env,
+    structured,
+)
 
 #: Bell pair, 100 shots on Aria: 1 billable 1q and 1 2q gate (published formula).
 BELL_COST = ARIA_MINIMUM + ARIA_1Q * 100 + ARIA_2Q * 100
