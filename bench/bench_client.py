@@ -64,6 +64,21 @@ async def _setup_job(client: IonQClient, sandbox: Sandbox) -> str:
     return created.id
 
 
+def _variants(client: IonQClient, raw: httpx.AsyncClient, job_id: str) -> dict[str, Callable[[], Awaitable[Any]]]:
+    async def raw_get() -> None:
+        (await raw.get(f"jobs/{job_id}")).raise_for_status()
+
+    async def raw_json() -> None:
+        response = await raw.get(f"jobs/{job_id}")
+        response.raise_for_status()
+        response.json()
+
+    async def client_get() -> None:
+        await client.get_job(job_id)
+
+    return {"raw": raw_get, "raw+json": raw_json, "client": client_get}
+
+
 async def run(calls: int, rounds: int) -> dict[str, Any]:
     sandbox = Sandbox(SandboxConfig(db_path=":memory:"))
     headers = {"Authorization": f"apiKey {sandbox.api_key}", "Accept": "application/json"}
@@ -73,41 +88,15 @@ async def run(calls: int, rounds: int) -> dict[str, Any]:
             async with IonQClient(api_key=sandbox.api_key, base_url=base_url) as client, \
                     httpx.AsyncClient(base_url=base_url + "/", headers=headers) as raw:
                 job_id = await _setup_job(client, sandbox)
+                out["loopback"] = await _measure(_variants(client, raw, job_id), calls, rounds)
 
-                async def raw_get() -> None:
-                    (await raw.get(f"jobs/{job_id}")).raise_for_status()
-
-                async def raw_json() -> None:
-                    response = await raw.get(f"jobs/{job_id}")
-                    response.raise_for_status()
-                    response.json()
-
-                async def client_get() -> None:
-                    await client.get_job(job_id)
-
-                out["loopback"] = await _measure(
-                    {"raw": raw_get, "raw+json": raw_json, "client": client_get}, calls, rounds)
-
-        transport = httpx.ASGITransport(app=sandbox.app)
         asgi_url = "http://sandbox.localhost/v0.4"
-        async with IonQClient(api_key=sandbox.api_key, base_url=asgi_url, transport=transport) as client, \
+        async with IonQClient(api_key=sandbox.api_key, base_url=asgi_url,
+                              transport=httpx.ASGITransport(app=sandbox.app)) as client, \
                 httpx.AsyncClient(base_url=asgi_url + "/", headers=headers,
                                   transport=httpx.ASGITransport(app=sandbox.app)) as raw:
             job_id = await _setup_job(client, sandbox)
-
-            async def raw_get_asgi() -> None:
-                (await raw.get(f"jobs/{job_id}")).raise_for_status()
-
-            async def raw_json_asgi() -> None:
-                response = await raw.get(f"jobs/{job_id}")
-                response.raise_for_status()
-                response.json()
-
-            async def client_get_asgi() -> None:
-                await client.get_job(job_id)
-
-            out["in-process"] = await _measure(
-                {"raw": raw_get_asgi, "raw+json": raw_json_asgi, "client": client_get_asgi}, calls, rounds)
+            out["in-process"] = await _measure(_variants(client, raw, job_id), calls, rounds)
     finally:
         sandbox.close()
     return out

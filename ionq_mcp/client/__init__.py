@@ -61,7 +61,14 @@ from ionq_mcp.client._models import (
     VariantShots,
     Whoami,
 )
-from ionq_mcp.client._results import TopK, bitstring, counts_from_probabilities, resolve_results, to_bitstrings, top_k
+from ionq_mcp.client._results import (
+    TopK,
+    bitstring,
+    counts_from_probabilities,
+    resolve_results,
+    to_bitstrings,
+    top_k,
+)
 from ionq_mcp.client._retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 
 __all__ = [

@@ -17,7 +17,7 @@ import json as jsonlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -122,7 +122,7 @@ class IonQClient:
     async def aclose(self) -> None:
         await self._session.aclose()
 
-    async def __aenter__(self) -> IonQClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -234,10 +234,11 @@ class IonQClient:
         if payload is not None and not isinstance(payload, Mapping):
             raise ConfigurationError(f"payload: must be a JSON object (dict), got {type_name(payload)}")
         body = dict(payload or {})
-        fields = dict(
-            type=type, backend=backend, shots=shots, input=input, name=name, metadata=metadata, settings=settings,
-            noise=noise, dry_run=dry_run, session_id=session_id, external_settings=external_settings,
-        )
+        fields = {
+            "type": type, "backend": backend, "shots": shots, "input": input, "name": name, "metadata": metadata,
+            "settings": settings, "noise": noise, "dry_run": dry_run, "session_id": session_id,
+            "external_settings": external_settings,
+        }
         body.update({k: v for k, v in fields.items() if v is not None})
         body.update({k: v for k, v in extra_fields.items() if v is not None})
         for required in ("backend", "input"):
@@ -269,20 +270,8 @@ class IonQClient:
         next: str | None = None,
     ) -> JobsPage:
         """A page of jobs, newest first (``GET /jobs``); pass the page's ``next`` to get the following one."""
-        return await self._get(
-            "/jobs",
-            JobsPage,
-            {
-                "ids": _id_list("ids", ids) if ids is not None else None,
-                "parent_job_id": parent_job_id,
-                "status": status,
-                "target": target,
-                "session_id": session_id,
-                "submitter_id": submitter_id,
-                "limit": limit,
-                "next": next,
-            },
-        )
+        filters = _job_filters(ids, parent_job_id, status, target, submitter_id, limit, next)
+        return await self._get("/jobs", JobsPage, {**filters, "session_id": session_id})
 
     async def delete_jobs(self, ids: Sequence[str]) -> JobsDeleted:
         """Delete many jobs (``DELETE /jobs`` with ``{"ids": [...]}``)."""
@@ -441,15 +430,7 @@ class IonQClient:
         return await self._get(
             f"/sessions/{path_segment('session_id', session_id)}/jobs",
             JobsPage,
-            {
-                "ids": _id_list("ids", ids) if ids is not None else None,
-                "parent_job_id": parent_job_id,
-                "status": status,
-                "target": target,
-                "submitter_id": submitter_id,
-                "limit": limit,
-                "next": next,
-            },
+            _job_filters(ids, parent_job_id, status, target, submitter_id, limit, next),
         )
 
     # --- identity and usage ---------------------------------------------------------------------------
@@ -521,6 +502,27 @@ class IonQClient:
 
 def type_name(value: Any) -> str:
     return builtins.type(value).__name__
+
+
+def _job_filters(
+    ids: Sequence[str] | None,
+    parent_job_id: str | None,
+    status: str | None,
+    target: str | None,
+    submitter_id: str | None,
+    limit: int | None,
+    next: str | None,
+) -> dict[str, Any]:
+    """The query of the job listings (``GET /jobs``, ``GET /sessions/{id}/jobs``)."""
+    return {
+        "ids": _id_list("ids", ids) if ids is not None else None,
+        "parent_job_id": parent_job_id,
+        "status": status,
+        "target": target,
+        "submitter_id": submitter_id,
+        "limit": limit,
+        "next": next,
+    }
 
 
 def _retry_refused(exc: APIStatusError) -> bool:

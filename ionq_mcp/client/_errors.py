@@ -28,18 +28,18 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "IonQError",
-    "ConfigurationError",
+    "APIConnectionError",
     "APIStatusError",
-    "InvalidRequestError",
+    "APITimeoutError",
     "AuthenticationError",
+    "ConfigurationError",
+    "InvalidRequestError",
+    "IonQError",
+    "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
-    "NotFoundError",
     "RateLimitError",
     "ServerError",
-    "APIConnectionError",
-    "APITimeoutError",
     "UncertainOutcomeError",
 ]
 

@@ -38,13 +38,13 @@ from ionq_mcp.client._errors import (
 from ionq_mcp.client._retry import RetryPolicy, RetryState, parse_retry_after
 
 __all__ = [
-    "Timeouts",
-    "Secret",
-    "ClientConfig",
-    "resolve_config",
-    "HTTPSession",
     "DEFAULT_BASE_URL",
+    "ClientConfig",
+    "HTTPSession",
+    "Secret",
+    "Timeouts",
     "path_segment",
+    "resolve_config",
 ]
 
 DEFAULT_BASE_URL = "https://api.ionq.co/v0.4"
@@ -271,18 +271,18 @@ class HTTPSession:
             message = body[:500]
         if error is None:
             error = response.reason_phrase or None
-        kwargs: dict[str, Any] = dict(
-            status_code=response.status_code,
-            error=error,
-            message=message,
-            method=method,
-            path=path,
-            request_id=_request_id(response),
-            validation_keys=keys,
-            validation_source=validation_source,
-            body=body,
-            attempts=attempts,
-        )
+        kwargs: dict[str, Any] = {
+            "status_code": response.status_code,
+            "error": error,
+            "message": message,
+            "method": method,
+            "path": path,
+            "request_id": _request_id(response),
+            "validation_keys": keys,
+            "validation_source": validation_source,
+            "body": body,
+            "attempts": attempts,
+        }
         cls = status_error_class(response.status_code)
         if cls is RateLimitError:
             return RateLimitError(retry_after=_retry_after(response), **kwargs)

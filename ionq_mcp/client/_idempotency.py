@@ -46,6 +46,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import anyio
+from pydantic import BaseModel
 
 from ionq_mcp.client._errors import (
     APIConnectionError,
@@ -58,9 +59,10 @@ from ionq_mcp.client._http import HTTPSession, path_segment
 from ionq_mcp.client._models import Job, JobCreated, JobsPage, Session, SessionsPage
 from ionq_mcp.client._retry import RetryState
 
-__all__ = ["IDEMPOTENCY_METADATA_KEY", "new_idempotency_key", "create_job_once", "create_session_once", "Lookup"]
+__all__ = ["IDEMPOTENCY_METADATA_KEY", "Lookup", "create_job_once", "create_session_once", "new_idempotency_key"]
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 #: The metadata key that carries the client's token on every job it submits.
 IDEMPOTENCY_METADATA_KEY = "ionq_mcp_idempotency_key"
@@ -80,7 +82,7 @@ class Lookup:
     the request (timeouts, 504, 524); if nothing appears by then the outcome is reported as uncertain.
     """
 
-    __slots__ = ("pages", "page_size", "clock_skew_s", "max_detail_fetches", "recheck_s", "settle_s")
+    __slots__ = ("clock_skew_s", "max_detail_fetches", "page_size", "pages", "recheck_s", "settle_s")
 
     def __init__(
         self,
@@ -120,6 +122,18 @@ def _may_still_run(exc: IonQError) -> bool:
     return isinstance(exc, ServerError) and exc.status_code in _STILL_RUNNING_STATUSES
 
 
+async def _post(session: HTTPSession, path: str, body: Any, model: type[M], state: RetryState) -> M | IonQError:
+    """POST ``body`` (retrying only failures that provably had no effect): the parsed response, or the
+    *ambiguous* failure for the caller to resolve. Other failures are raised."""
+    try:
+        response = await session.send("POST", path, json=body, mode="unsafe", state=state)
+    except (ServerError, APIConnectionError) as exc:
+        if not _ambiguous(exc):
+            raise
+        return exc
+    return model.model_validate_json(response.content)
+
+
 async def _settle(find: Callable[[], Awaitable[T]], *, patient: bool, lookup: Lookup) -> T:
     """Call ``find`` until it returns something truthy: once more after ``recheck_s``, or (``patient``) every
     so often until ``settle_s`` has passed. Returns the last result."""
@@ -152,13 +166,10 @@ async def create_job_once(
     since = time.time() - lookup.clock_skew_s
     session_id = body.get("session_id")
     while True:
-        try:
-            response = await session.send("POST", "/jobs", json=body, mode="unsafe", state=state)
-            return JobCreated.model_validate_json(response.content)
-        except (ServerError, APIConnectionError) as exc:
-            if not _ambiguous(exc):
-                raise
-            failure: IonQError = exc
+        outcome = await _post(session, "/jobs", body, JobCreated, state)
+        if not isinstance(outcome, IonQError):
+            return outcome
+        failure = outcome
         patient = _may_still_run(failure)
         how_to_check = (
             f"Look for a job whose metadata has {IDEMPOTENCY_METADATA_KEY}={key} (list_jobs) before submitting "
@@ -231,13 +242,10 @@ async def create_session_once(session: HTTPSession, body: Mapping[str, Any], *, 
     since = time.time() - lookup.clock_skew_s
     backend = body.get("backend")
     while True:
-        try:
-            response = await session.send("POST", "/sessions", json=dict(body), mode="unsafe", state=state)
-            return Session.model_validate_json(response.content)
-        except (ServerError, APIConnectionError) as exc:
-            if not _ambiguous(exc):
-                raise
-            failure: IonQError = exc
+        outcome = await _post(session, "/sessions", dict(body), Session, state)
+        if not isinstance(outcome, IonQError):
+            return outcome
+        failure = outcome
         patient = _may_still_run(failure)
         try:
             candidates = await _settle(

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from ionq_mcp.client._errors import ConfigurationError
 from ionq_mcp.client._models import Characterization, CharacterizationsPage, Job, JobsPage
 
-__all__ = ["iter_token_pages", "iter_numbered_pages"]
+__all__ = ["iter_numbered_pages", "iter_token_pages"]
 
 
 def _check_cap(max_items: int | None) -> None:

@@ -21,12 +21,12 @@ if TYPE_CHECKING:
     from ionq_mcp.client._models import Probabilities
 
 __all__ = [
-    "bitstring",
-    "to_bitstrings",
-    "counts_from_probabilities",
-    "top_k",
     "TopK",
+    "bitstring",
+    "counts_from_probabilities",
     "resolve_results",
+    "to_bitstrings",
+    "top_k",
 ]
 
 K = TypeVar("K", bound=Hashable)
@@ -72,7 +72,7 @@ def counts_from_probabilities(probs: Mapping[K, float], shots: int) -> dict[K, i
     if total <= 0:
         raise ConfigurationError("probabilities: must have a positive sum to turn into counts")
     exact = [(key, p / total * shots) for key, p in items]
-    counts = {key: int(math.floor(x)) for key, x in exact}
+    counts = {key: math.floor(x) for key, x in exact}
     left = shots - sum(counts.values())
     order = sorted(range(len(exact)), key=lambda i: (-(exact[i][1] - math.floor(exact[i][1])), -exact[i][1], i))
     for i in order[:left]:

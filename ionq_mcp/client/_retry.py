@@ -17,6 +17,7 @@ wait would end past the total time budget measured from the first attempt, or wh
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-__all__ = ["RetryPolicy", "RETRYABLE_STATUSES", "parse_retry_after", "RetryState"]
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "RetryState", "parse_retry_after"]
 
 #: Statuses worth repeating an idempotent request for (520-529 are CDN/proxy "origin unreachable" codes).
 RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504, *range(520, 530)})
@@ -77,7 +78,7 @@ class RetryState:
     look-ups), so the attempt count and the budget cover the whole call.
     """
 
-    __slots__ = ("policy", "attempts", "_deadline", "_clock")
+    __slots__ = ("_clock", "_deadline", "attempts", "policy")
 
     def __init__(self, policy: RetryPolicy, clock: Callable[[], float] = time.monotonic) -> None:
         self.policy = policy
@@ -119,7 +120,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     except ValueError:
         pass
     else:
-        if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        if not math.isfinite(seconds):
             return None
         return max(0.0, seconds)
     try:

@@ -24,7 +24,7 @@ ASGI_BASE_URL = "http://sandbox.localhost/v0.4"
 
 def fast_retry(**overrides: float) -> RetryPolicy:
     """A retry policy with millisecond backoffs, so fault tests run quickly."""
-    options = dict(max_attempts=12, total_budget_s=20.0, initial_backoff_s=0.001, max_backoff_s=0.02)
+    options = {"max_attempts": 12, "total_budget_s": 20.0, "initial_backoff_s": 0.001, "max_backoff_s": 0.02}
     options.update(overrides)
     return RetryPolicy(**options)  # type: ignore[arg-type]
 

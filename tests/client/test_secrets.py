@@ -5,6 +5,7 @@ Every error path runs with a recognisable key against the sandbox configured to 
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -152,8 +153,8 @@ async def test_a_server_that_echoes_the_key_is_scrubbed(capture: pytest.LogCaptu
 
     async def echo_app(scope, receive, send):
         auth = dict(scope["headers"]).get(b"authorization", b"").decode()
-        body = ('{"statusCode": 400, "error": "Bad Request", "message": "bad header %s", '
-                '"validation": {"keys": ["%s"]}}' % (auth, auth)).encode()
+        body = json.dumps({"statusCode": 400, "error": "Bad Request", "message": f"bad header {auth}",
+                           "validation": {"keys": [auth]}}).encode()
         await send({"type": "http.response.start", "status": 400,
                     "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
