@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from starlette.types import ASGIApp
 
@@ -113,3 +114,34 @@ class Sandbox:
             server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    @contextlib.contextmanager
+    def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Like :meth:`serve`, for synchronous callers (IonQ's SDKs, benchmarks): uvicorn runs on its own event
+        loop in a background thread until the block exits. Yields the base URL (``.../v0.4``)."""
+        ready = threading.Event()
+        found: dict[str, object] = {}
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            found["stop"], found["loop"] = stop, asyncio.get_running_loop()
+            try:
+                async with self.serve(host, port) as url:
+                    found["url"] = url
+                    ready.set()
+                    await stop.wait()
+            except BaseException as error:  # surface a failed start to the caller
+                found["error"] = error
+                ready.set()
+
+        thread = threading.Thread(target=lambda: asyncio.run(main()), name="sandbox-http", daemon=True)
+        thread.start()
+        if not ready.wait(30) or "error" in found:
+            raise RuntimeError(f"the sandbox HTTP server did not start: {found.get('error')!r}")
+        try:
+            yield str(found["url"])
+        finally:
+            loop = found["loop"]
+            assert isinstance(loop, asyncio.AbstractEventLoop)
+            loop.call_soon_threadsafe(found["stop"].set)  # type: ignore[attr-defined]
+            thread.join(30)
