@@ -20,6 +20,7 @@ from ionq_mcp.client._errors import (
     RateLimitError,
     ServerError,
     UncertainOutcomeError,
+    UnexpectedResponseError,
 )
 from ionq_mcp.client._http import DEFAULT_BASE_URL, Timeouts
 from ionq_mcp.client._idempotency import IDEMPOTENCY_METADATA_KEY, Lookup
@@ -94,6 +95,7 @@ __all__ = [
     "APIConnectionError",
     "APITimeoutError",
     "UncertainOutcomeError",
+    "UnexpectedResponseError",
     # models
     "IonQModel",
     "Backend",

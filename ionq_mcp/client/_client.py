@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 
 from ionq_mcp.client._errors import APIStatusError, ConfigurationError
 from ionq_mcp.client._http import HTTPSession, Timeouts, is_in_process, path_segment, resolve_config
@@ -54,6 +54,7 @@ from ionq_mcp.client._retry import RetryPolicy
 __all__ = ["IonQClient"]
 
 M = TypeVar("M", bound=BaseModel)
+_BackendList = RootModel[list[Backend]]
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _JOB_FIELDS = (
@@ -163,18 +164,18 @@ class IonQClient:
 
     async def _get(self, path: str, model: type[M], params: Mapping[str, Any] | None = None) -> M:
         response = await self._session.send("GET", path, params=_query(params))
-        return model.model_validate_json(response.content)
+        return self._session.parse(response, model)
 
     async def _call(self, method: str, path: str, model: type[M], *, json: Any = None) -> M:
         response = await self._session.send(method, path, json=json, mode="idempotent")
-        return model.model_validate_json(response.content)
+        return self._session.parse(response, model)
 
     # --- backends -------------------------------------------------------------------------------------
 
     async def list_backends(self) -> list[Backend]:
         """All backends with status, qubit count and queue time (``GET /backends``)."""
         response = await self._session.send("GET", "/backends")
-        return [Backend.model_validate(b) for b in response.json()]
+        return self._session.parse(response, _BackendList).root
 
     async def get_backend(self, backend: str) -> Backend:
         """One backend (``GET /backends/{backend}``)."""

@@ -13,6 +13,7 @@ IonQError
 │   └── ServerError               5xx
 ├── APIConnectionError                      no response: connection refused, reset or dropped
 │   └── APITimeoutError                     connect/read/write/pool timeout
+├── UnexpectedResponseError                 a 2xx body that is not JSON or not the documented shape
 └── UncertainOutcomeError                   a create request may or may not have taken effect
 ```
 
@@ -155,6 +156,17 @@ class APIConnectionError(IonQError):
 
 class APITimeoutError(APIConnectionError):
     """A connect, read, write or pool timeout expired."""
+
+
+class UnexpectedResponseError(IonQError):
+    """A successful (2xx) response whose body is not JSON or lacks what every valid response has
+    (e.g. a job without ``id``). ``status_code``, ``method`` and ``path`` say which response."""
+
+    def __init__(self, message: str, *, status_code: int, method: str, path: str, attempts: int = 1) -> None:
+        self.status_code = status_code
+        self.method = method
+        self.path = path
+        super().__init__(f"{message} [{method} {path}, HTTP {status_code}]", attempts=attempts)
 
 
 class UncertainOutcomeError(IonQError):

@@ -20,11 +20,12 @@ import logging
 import os
 import platform
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import anyio
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from ionq_mcp._version import __version__
 from ionq_mcp.client._errors import (
@@ -33,6 +34,7 @@ from ionq_mcp.client._errors import (
     APITimeoutError,
     ConfigurationError,
     RateLimitError,
+    UnexpectedResponseError,
     status_error_class,
 )
 from ionq_mcp.client._retry import RetryPolicy, RetryState, parse_retry_after
@@ -52,6 +54,7 @@ _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-amz-
 _log = logging.getLogger("ionq_mcp.client")
 
 Mode = Literal["idempotent", "unsafe"]
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,25 @@ class HTTPSession:
                 "%s %s failed (%s); retry %d in %.3f s", method, path, _short(failure), state.attempts, delay
             )
             await anyio.sleep(delay)
+
+    def parse(self, response: httpx.Response, model: type[M]) -> M:
+        """Validate a 2xx JSON body into ``model``; :class:`UnexpectedResponseError` when it does not fit."""
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first.get("loc", ())) or "body"
+            detail = f"{where}: {first.get('msg', 'invalid')}"
+            if self.config.api_key is not None:
+                detail = self.config.api_key.scrub(detail)
+            request = response.request
+            raise UnexpectedResponseError(
+                f"the service answered with a body this client cannot read ({detail}; {exc.error_count()} "
+                "problem(s))",
+                status_code=response.status_code,
+                method=request.method,
+                path=request.url.path,
+            ) from None
 
     def _status_error(self, response: httpx.Response, method: str, path: str, attempts: int) -> APIStatusError:
         text = response.text

@@ -131,7 +131,7 @@ async def _post(session: HTTPSession, path: str, body: Any, model: type[M], stat
         if not _ambiguous(exc):
             raise
         return exc
-    return model.model_validate_json(response.content)
+    return session.parse(response, model)
 
 
 async def _settle(find: Callable[[], Awaitable[T]], *, patient: bool, lookup: Lookup) -> T:
@@ -293,7 +293,10 @@ async def _get_model(session: HTTPSession, path: str, params: dict[str, Any] | N
         response = await session.send("GET", path, params=params)
     except IonQError as exc:
         raise _Absence(f"the look-up request failed: {exc}") from None
-    return model.model_validate_json(response.content)
+    try:
+        return session.parse(response, model)
+    except IonQError as exc:
+        raise _Absence(f"the look-up answer was unreadable: {exc}") from None
 
 
 def _epoch(timestamp: str | None) -> float | None:

@@ -27,6 +27,7 @@ from ionq_mcp.client import (
     ServerError,
     Timeouts,
     UncertainOutcomeError,
+    UnexpectedResponseError,
 )
 from ionq_mcp.sandbox import ApiKey, FaultRule, Sandbox, SandboxConfig
 
@@ -161,3 +162,21 @@ async def test_a_server_that_echoes_the_key_is_scrubbed(capture: pytest.LogCaptu
 
     async with IonQClient(api_key=SECRET, transport=httpx.ASGITransport(app=echo_app)) as client:
         await _expect(IonQError, client.whoami, capture)
+
+
+async def test_a_body_that_does_not_fit_is_a_client_error_not_a_crash(capture: pytest.LogCaptureFixture) -> None:
+    """A 200 whose job lacks ``id`` (or is not JSON) raises UnexpectedResponseError naming the field."""
+
+    async def broken_app(scope, receive, send):
+        body = b'{"status": "completed", "note": "no id"}' if scope["path"].endswith("/jobs/x") else b"<html>"
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+    async with IonQClient(api_key=SECRET, transport=httpx.ASGITransport(app=broken_app)) as client:
+        with pytest.raises(UnexpectedResponseError, match="id") as info:
+            await client.get_job("x")
+        assert info.value.status_code == 200 and info.value.path.endswith("/jobs/x")
+        _assert_clean(info.value, capture)
+        with pytest.raises(UnexpectedResponseError):
+            await client.whoami()
