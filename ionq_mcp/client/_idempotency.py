@@ -8,7 +8,9 @@ Jobs
 ----
 1. Every submission carries a client-generated token in its metadata:
    ``metadata["ionq_mcp_idempotency_key"] = uuid4().hex`` (IonQ metadata values are strings). A caller may pass
-   its own ``idempotency_key`` (for instance one persisted before a crash) to make a resubmission safe.
+   its own ``idempotency_key`` (for instance one persisted before a crash, or the one an
+   :class:`UncertainOutcomeError` reported): the client then first looks for a recent job carrying it and
+   returns that job instead of submitting again.
 2. ``POST /jobs`` is sent without blind retries. A failure that provably had no effect (connect error: nothing
    was sent; HTTP 429: the rate limiter refused it) is retried directly, with the usual backoff. A 4xx is final.
 3. Any other failure is *ambiguous* (read/write timeout, dropped connection, RemoteProtocolError, ReadError,
@@ -122,6 +124,10 @@ def _may_still_run(exc: IonQError) -> bool:
     return isinstance(exc, ServerError) and exc.status_code in _STILL_RUNNING_STATUSES
 
 
+def _created(job: Job) -> JobCreated:
+    return JobCreated.model_validate({"id": job.id, "status": job.status, "session_id": job.session_id})
+
+
 async def _post(session: HTTPSession, path: str, body: Any, model: type[M], state: RetryState) -> M | IonQError:
     """POST ``body`` (retrying only failures that provably had no effect): the parsed response, or the
     *ambiguous* failure for the caller to resolve. Other failures are raised."""
@@ -165,6 +171,15 @@ async def create_job_once(
     state = RetryState(session.config.retry)
     since = time.time() - lookup.clock_skew_s
     session_id = body.get("session_id")
+    if idempotency_key is not None:
+        # The caller chose the token, maybe to resubmit after a crash or an uncertain outcome: a job that
+        # already carries it is the answer. (Not found within the pages read: submit.)
+        try:
+            earlier = await _find_job(session, key, 0.0, lookup, session_id)
+        except _Absence:
+            earlier = None
+        if earlier is not None:
+            return _created(earlier)
     while True:
         outcome = await _post(session, "/jobs", body, JobCreated, state)
         if not isinstance(outcome, IonQError):
@@ -187,7 +202,7 @@ async def create_job_once(
                 attempts=state.attempts,
             ) from None
         if job is not None:
-            return JobCreated.model_validate({"id": job.id, "status": job.status, "session_id": job.session_id})
+            return _created(job)
         if patient:
             raise UncertainOutcomeError(
                 f"job submission failed ambiguously ({failure}); no job with this submission's token appeared "

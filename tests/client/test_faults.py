@@ -265,3 +265,12 @@ async def test_cancel_and_delete_retried_after_dropped_responses_report_success(
         assert box.store.count_jobs() == 0
     finally:
         box.close()
+
+
+async def test_resubmitting_with_a_known_idempotency_key_returns_the_existing_job(sandbox: Sandbox) -> None:
+    async with _client(sandbox) as client:
+        first = await client.create_job(**_bell_job(), idempotency_key="caller-token-1")
+        again = await client.create_job(**_bell_job(), idempotency_key="caller-token-1")
+        other = await client.create_job(**_bell_job(), idempotency_key="caller-token-2")
+    assert again.id == first.id and other.id != first.id
+    assert sandbox.store.count_jobs() == 2
