@@ -194,13 +194,15 @@ def _cut(root: dict, path: list[Any]) -> str:
     return f"{where}: cut"
 
 
-def cap_size(content: dict[str, Any], *, limit: int = MAX_RESULT_BYTES) -> dict[str, Any]:
+def cap_size(content: dict[str, Any], *, limit: int = MAX_RESULT_BYTES, compact: str | None = None) -> dict[str, Any]:
     """``content`` cut until its compact JSON fits in ``limit`` bytes, with a note on what was cut.
 
     Wrapped lists are cut to the longest prefix that fits (the note gives shown/total); otherwise the bulkiest
-    list, map or string is halved until the result fits.
+    list, map or string is halved until the result fits. ``compact`` is ``content``'s compact JSON when the
+    caller already has it.
     """
-    if _size(content) <= limit:
+    compact = _dumps(content) if compact is None else compact
+    if len(compact) <= limit and len(compact.encode()) <= limit:
         return content
     content = json.loads(_dumps(content))  # private deep copy
     budget = limit - 400  # room for the note
@@ -259,11 +261,13 @@ def shape_result(op: Operation, data: Any, upstream: Upstream | None = None) -> 
         content = _wrap(op, data)
     if op.name == "whoami" and upstream is not None:
         content = {**content, "upstream": upstream.describe()}
-    content = cap_size(content)
+    compact = _dumps(content)
+    capped = cap_size(content, compact=compact)
+    if capped is not content:
+        content, compact = capped, _dumps(capped)
     text = _summary(op, content)
     if upstream is not None and upstream.is_sandbox:
         text += " [sandbox: simulated, no real hardware]"
-    compact = _dumps(content)
     if upstream is not None and upstream.redact(compact) != compact:  # a key echoed upstream never leaves
         compact = upstream.redact(compact)
         content = json.loads(compact)

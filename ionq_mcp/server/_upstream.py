@@ -24,11 +24,15 @@ if TYPE_CHECKING:
     from ionq_mcp.client import IonQClient
     from ionq_mcp.server._config import ServerConfig
 
-__all__ = ["Upstream", "IONQ_BASE_URL", "IN_PROCESS_BASE_URL"]
+__all__ = ["Upstream", "IONQ_BASE_URL", "IN_PROCESS_BASE_URL", "SANDBOX_DEFAULT_KEY"]
 
 IONQ_BASE_URL = "https://api.ionq.co/v0.4"
 #: Base URL the client uses for the in-process sandbox (the ASGI transport ignores the host).
 IN_PROCESS_BASE_URL = "https://sandbox.ionq-mcp.invalid/v0.4"
+#: The key a plain ``ionq-mcp sandbox`` accepts (``ionq_mcp.sandbox.DEFAULT_SANDBOX_KEY``; a test keeps the two
+#: equal). Spelled out here because importing the sandbox package pulls in numpy, and a remote sandbox needs
+#: only the string.
+SANDBOX_DEFAULT_KEY = "sandbox-local-key"
 
 
 def _is_loopback(url: str) -> bool:
@@ -109,11 +113,7 @@ class Upstream:
             return IonQClient(api_key=sandbox.api_key, base_url=IN_PROCESS_BASE_URL, transport=transport, **options)
         if _is_loopback(self.base_url):
             options.setdefault("allow_insecure_http", True)
-        key = self._config.api_key
-        if key is None:
-            from ionq_mcp.sandbox import DEFAULT_SANDBOX_KEY
-
-            key = DEFAULT_SANDBOX_KEY
+        key = self._config.api_key or SANDBOX_DEFAULT_KEY
         return IonQClient(api_key=key, base_url=self.base_url, **options)
 
     def _ensure_sandbox(self) -> Any:

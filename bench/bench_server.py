@@ -1,0 +1,271 @@
+"""MCP server benchmarks: cold start and per-call overhead, ionq-mcp vs FastMCP's ``from_openapi`` (same run).
+
+* **Cold start**: wall time from ``Popen`` to the ``tools/list`` reply over stdio (2025-11-25 handshake:
+  ``initialize``, ``notifications/initialized``, ``tools/list``), median of ``--starts`` runs, the two servers
+  interleaved run by run so machine load hits both alike. Ours: ``python -m ionq_mcp.cli serve --sandbox``
+  (fresh state dir), and the same server started without the CLI dispatcher (``ionq_mcp.cli`` imports every
+  subcommand's module, the sandbox and numpy included, before it parses the command line). Peer: ``FastMCP.from_openapi`` on ``schemas/ionq-quantum-cloud-openapi.yml`` run over
+  stdio by the same interpreter.
+* **Per-call overhead** of ``get_backend(simulator)``, with one sandbox served on loopback HTTP by a separate
+  ``ionq-mcp sandbox`` process as the common upstream:
+  - ``direct``: :class:`ionq_mcp.client.IonQClient.get_backend` (no MCP at all);
+  - ``ours in-process``: ``mcp.Client(server)`` (2026-07-28 direct dispatch) through our server;
+  - ``ours stdio`` / ``fastmcp stdio``: ``mcp.Client`` over stdio to each server process (2025-11-25 era, the
+    one both speak), the same client code for both.
+  All four run in rotation (one call each per round) so load hits them alike; median and p90 of
+  ``--calls`` rounds after a warm-up; the ratio to ``direct`` is the overhead.
+
+Run: ``/work/venv/bin/python bench/bench_server.py [--starts 10] [--calls 300] [--json out.json]``
+Needs ``fastmcp==4.1.2`` for the peer (its rows are skipped with a note when it is missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "schemas" / "ionq-quantum-cloud-openapi.yml"
+SANDBOX_KEY = "sandbox-local-key"
+
+FASTMCP_SERVER = """
+import os, yaml, httpx2
+from fastmcp import FastMCP
+spec = yaml.load(open(os.environ["BENCH_SPEC"]).read(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+client = httpx2.AsyncClient(base_url=os.environ["BENCH_BASE_URL"],
+                            headers={"Authorization": "apiKey " + os.environ["BENCH_KEY"]})
+FastMCP.from_openapi(openapi_spec=spec, client=client).run(show_banner=False)
+"""
+
+
+def _have_fastmcp() -> bool:
+    try:
+        import fastmcp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
+    env.update(extra)
+    return env
+
+
+def _ours_command() -> list[str]:
+    return [sys.executable, "-m", "ionq_mcp.cli", "serve", "--sandbox"]
+
+
+#: the same server without ``ionq_mcp.cli``'s dispatcher (which imports every subcommand's module up front)
+OURS_DIRECT = """
+import argparse, sys
+from ionq_mcp.server._cli import add_serve_arguments, run_serve
+parser = argparse.ArgumentParser()
+add_serve_arguments(parser)
+sys.exit(run_serve(parser.parse_args(["--sandbox"])))
+"""
+
+
+def _ours_direct_command() -> list[str]:
+    return [sys.executable, "-c", OURS_DIRECT]
+
+
+def _peer_command() -> list[str]:
+    return [sys.executable, "-c", FASTMCP_SERVER]
+
+
+def _peer_env(base_url: str) -> dict[str, str]:
+    return _clean_env(BENCH_SPEC=str(SPEC), BENCH_BASE_URL=base_url, BENCH_KEY=SANDBOX_KEY)
+
+
+# ------------------------------------------------------------------------------------------------ cold start
+
+
+def _send(proc: subprocess.Popen, message: dict[str, Any]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write((json.dumps(message) + "\n").encode())
+    proc.stdin.flush()
+
+
+def _read_reply(proc: subprocess.Popen, request_id: int) -> dict[str, Any]:
+    assert proc.stdout is not None
+    while True:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"server exited before replying (code {proc.poll()})")
+        message = json.loads(line)
+        if message.get("id") == request_id:
+            return message
+
+
+def cold_start(command: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Seconds from process start to the ``tools/list`` reply, and the number of tools listed."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    try:
+        _send(proc, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}})
+        _read_reply(proc, 1)
+        _send(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+        _send(proc, {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}})
+        reply = _read_reply(proc, 2)
+        elapsed = time.perf_counter() - start
+    finally:
+        proc.kill()
+        proc.wait()
+    return elapsed, len(reply["result"]["tools"])
+
+
+def bench_cold_start(starts: int) -> dict[str, Any]:
+    runs: dict[str, list[float]] = {"ours (ionq-mcp serve)": [], "ours (server entry)": []}
+    tools: dict[str, int] = {}
+    peer = _have_fastmcp()
+    if peer:
+        runs["fastmcp"] = []
+    for _ in range(starts):
+        for name, command in (("ours (ionq-mcp serve)", _ours_command()),
+                              ("ours (server entry)", _ours_direct_command())):
+            with tempfile.TemporaryDirectory() as state:
+                elapsed, tools[name] = cold_start(command, _clean_env(IONQ_MCP_STATE_DIR=state))
+            runs[name].append(elapsed)
+        if peer:
+            elapsed, tools["fastmcp"] = cold_start(_peer_command(), _peer_env("http://127.0.0.1:9/v0.4"))
+            runs["fastmcp"].append(elapsed)
+    return {name: {"median_s": statistics.median(v), "min_s": min(v), "max_s": max(v), "tools": tools[name]}
+            for name, v in runs.items()}
+
+
+# ------------------------------------------------------------------------------------------------ per call
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def sandbox_process():
+    """``ionq-mcp sandbox`` on a free loopback port (in-memory database); yields its base URL."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ionq_mcp.cli", "sandbox", "--port", str(port), "--db", ":memory:"],
+                            env=_clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("sandbox did not start") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/v0.4"
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"median_ms": statistics.median(ordered) * 1e3, "p90_ms": ordered[int(0.9 * (len(ordered) - 1))] * 1e3}
+
+
+async def _per_call(base_url: str, calls: int, warmup: int = 30) -> dict[str, Any]:
+    """All paths open at once and called in rotation, one call each per round, so load hits them alike."""
+    from contextlib import AsyncExitStack
+
+    from mcp import Client, StdioServerParameters
+
+    from ionq_mcp.client import IonQClient
+    from ionq_mcp.server import ServerConfig, build_server
+
+    paths: dict[str, Any] = {}
+    async with AsyncExitStack() as stack:
+        state = stack.enter_context(tempfile.TemporaryDirectory())
+        direct = await stack.enter_async_context(
+            IonQClient(api_key=SANDBOX_KEY, base_url=base_url, allow_insecure_http=True))
+        paths["direct"] = lambda: direct.get_backend("simulator")
+
+        server = build_server(ServerConfig(base_url=base_url, state_dir=Path(state)))
+        stack.push_async_callback(server.aclose)
+        inproc = await stack.enter_async_context(Client(server))
+        paths["ours in-process"] = _tool_call(inproc, "get_backend")
+
+        ours = StdioServerParameters(command=sys.executable, args=_ours_command()[1:-1],
+                                     env=_clean_env(IONQ_API_URL=base_url, IONQ_MCP_STATE_DIR=state))
+        ours_client = await stack.enter_async_context(Client(ours, mode="legacy"))
+        paths["ours stdio"] = _tool_call(ours_client, "get_backend")
+
+        if _have_fastmcp():
+            peer = StdioServerParameters(command=sys.executable, args=_peer_command()[1:], env=_peer_env(base_url))
+            peer_client = await stack.enter_async_context(Client(peer, mode="legacy"))
+            names = {t.name for t in (await peer_client.list_tools()).tools}
+            paths["fastmcp stdio"] = _tool_call(peer_client, next(n for n in ("getBackend", "get_backend")
+                                                                  if n in names))
+        samples: dict[str, list[float]] = {name: [] for name in paths}
+        for round_number in range(warmup + calls):
+            for name, call in paths.items():
+                start = time.perf_counter()
+                await call()
+                if round_number >= warmup:
+                    samples[name].append(time.perf_counter() - start)
+    results = {name: _stats(values) for name, values in samples.items()}
+    base = results["direct"]["median_ms"]
+    for row in results.values():
+        row["x_direct"] = row["median_ms"] / base
+    return results
+
+
+def _tool_call(client: Any, name: str) -> Any:
+    async def call() -> None:
+        result = await client.call_tool(name, {"backend": "simulator"})
+        assert not result.is_error, result.content
+    return call
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--starts", type=int, default=10, help="cold starts per server (default 10)")
+    parser.add_argument("--calls", type=int, default=300, help="timed calls per path (default 300)")
+    parser.add_argument("--json", type=Path, help="also write the numbers here")
+    args = parser.parse_args(argv)
+    if not _have_fastmcp():
+        print("note: fastmcp==4.1.2 is not installed; peer rows skipped (pip install -e '.[bench]')")
+
+    report: dict[str, Any] = {"python": sys.version.split()[0], "load_avg": os.getloadavg()}
+    report["cold_start"] = bench_cold_start(args.starts)
+    print(f"cold start to first tools/list over stdio (median of {args.starts}):")
+    for name, row in report["cold_start"].items():
+        print(f"  {name:<22} {row['median_s']:.3f} s  (min {row['min_s']:.3f}, max {row['max_s']:.3f}; "
+              f"{row['tools']} tools)")
+
+    with sandbox_process() as base_url:
+        report["per_call"] = asyncio.run(_per_call(base_url, args.calls))
+    print(f"get_backend(simulator) against a loopback sandbox ({args.calls} calls):")
+    for name, row in report["per_call"].items():
+        print(f"  {name:<16} median {row['median_ms']:.3f} ms  p90 {row['p90_ms']:.3f} ms  "
+              f"{row['x_direct']:.2f}x direct")
+    report["load_avg_after"] = os.getloadavg()
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
