@@ -10,6 +10,7 @@ on, plus the original request ``payload`` (needed to run the job again after a r
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -58,9 +59,10 @@ CREATE TABLE IF NOT EXISTS sessions (
 UNFINISHED = ("submitted", "ready", "started")
 
 
-@dataclass(frozen=True)
+@dataclass
 class JobRow:
-    """One stored job: its wire document and the bookkeeping around it."""
+    """One stored job: its wire document and the bookkeeping around it. The request ``payload`` (possibly a
+    large circuit) is parsed only when asked for: reading a job's status does not need it."""
 
     id: str
     seq: int
@@ -71,7 +73,11 @@ class JobRow:
     cost: float
     time_us: float
     doc: dict[str, Any]
-    payload: dict[str, Any]
+    payload_json: str
+
+    @functools.cached_property
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.payload_json)
 
 
 class Store:
@@ -131,8 +137,7 @@ class Store:
 
     @staticmethod
     def _row(row: tuple[Any, ...]) -> JobRow:
-        return JobRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], json.loads(row[8]),
-                      json.loads(row[9]))
+        return JobRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], json.loads(row[8]), row[9])
 
     def get_job(self, job_id: str, project_id: str | None = None) -> JobRow | None:
         """The job, or None when it does not exist or belongs to another project."""
