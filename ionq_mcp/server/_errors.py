@@ -58,6 +58,11 @@ def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None
     attempts = getattr(exc, "attempts", 1) or 1
     retried = f" The server already tried {attempts} times." if attempts > 1 else ""
     kind = type(exc).__name__
+    if kind == "UnexpectedResponseError":
+        return (
+            "IonQ answered, but with a body this server could not read (the API may have changed, or a proxy "
+            "answered). Tell the user; retry once in case it was a glitch."
+        )
     if status == 401:
         return (
             "IonQ rejected the API key. This needs the user: set IONQ_API_KEY to a valid IonQ API key "
