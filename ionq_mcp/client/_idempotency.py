@@ -53,6 +53,7 @@ from pydantic import BaseModel
 from ionq_mcp.client._errors import (
     APIConnectionError,
     APITimeoutError,
+    InvalidRequestError,
     IonQError,
     ServerError,
     UncertainOutcomeError,
@@ -104,7 +105,11 @@ class Lookup:
 
 
 class _Absence(Exception):
-    """The look-up could not prove the job is absent (reason in args[0])."""
+    """The look-up could not prove the job is absent (reason in args[0]; the client error in ``cause``)."""
+
+    def __init__(self, reason: str, cause: IonQError | None = None) -> None:
+        super().__init__(reason)
+        self.cause = cause
 
 
 #: Gateway statuses that mean "the origin did not answer in time": it may still be working on the request.
@@ -223,7 +228,13 @@ async def _find_job(session: HTTPSession, key: str, since: float, lookup: Lookup
     unknown: list[Job] = []
     seen_tokens: set[str] = set()
     for _ in range(lookup.pages):
-        page = await _get_model(session, "/jobs", params, JobsPage)
+        try:
+            page = await _get_model(session, "/jobs", params, JobsPage)
+        except _Absence as failed:
+            if not (isinstance(failed.cause, InvalidRequestError) and "limit" in params and "next" not in params):
+                raise
+            del params["limit"]  # a service with a smaller page cap: use its default page size
+            page = await _get_model(session, "/jobs", params, JobsPage)
         reached_older = False
         for job in page.jobs:
             if "metadata" not in job.model_fields_set:
@@ -307,11 +318,11 @@ async def _get_model(session: HTTPSession, path: str, params: dict[str, Any] | N
     try:
         response = await session.send("GET", path, params=params)
     except IonQError as exc:
-        raise _Absence(f"the look-up request failed: {exc}") from None
+        raise _Absence(f"the look-up request failed: {exc}", exc) from None
     try:
         return session.parse(response, model)
     except IonQError as exc:
-        raise _Absence(f"the look-up answer was unreadable: {exc}") from None
+        raise _Absence(f"the look-up answer was unreadable: {exc}", exc) from None
 
 
 def _epoch(timestamp: str | None) -> float | None:

@@ -274,3 +274,13 @@ async def test_resubmitting_with_a_known_idempotency_key_returns_the_existing_jo
         other = await client.create_job(**_bell_job(), idempotency_key="caller-token-2")
     assert again.id == first.id and other.id != first.id
     assert sandbox.store.count_jobs() == 2
+
+
+async def test_lookup_falls_back_to_the_service_page_size_when_its_limit_is_refused(sandbox: Sandbox) -> None:
+    # The sandbox caps `limit` at 1000 (400 beyond); a look-up asking for more must still find the job.
+    sandbox.faults.add(FaultRule(kind="drop", path="/jobs", methods=("POST",), schedule=[True]))
+    async with _client(sandbox, lookup=Lookup(page_size=5000, recheck_s=0.01)) as client:
+        created = await client.create_job(**_bell_job())
+    assert sandbox.store.count_jobs() == 1 and created.id
+    statuses = [e.status for e in sandbox.request_log.entries if e.method == "GET"]
+    assert statuses[:2] == [400, 200]
