@@ -37,14 +37,14 @@ def instructions_for(upstream: Upstream, tool_names: set[str]) -> str:
     estimate = "estimate_circuit_cost" if "estimate_circuit_cost" in tool_names else "get_job_estimate"
     wait = "wait_for_job" if "wait_for_job" in tool_names else "get_job"
     lines += [
-        "- Results: keys are decimal basis states with qubit 0 the least significant bit; in bitstrings qubit 0 "
-        "is the RIGHTMOST character.",
-        "- Units: QIS rotations (rx, ry, rz, rxx...) in radians; native gates (gpi, gpi2, ms, zz) in turns "
-        "(1 turn = 2*pi).",
-        f"- QPU backends (qpu.*) cost real money: call {estimate} before create_job on a QPU. The simulator "
-        "is free (29 qubits, exact probabilities; set noise.model to emulate a QPU).",
-        f"- Jobs run asynchronously: create_job returns an id; use {wait} until status is completed, then "
-        "get_job_probabilities. Error mitigation (debiasing) needs at least 500 shots.",
+        ("- Results: keys are decimal basis states with qubit 0 the least significant bit; in bitstrings qubit 0 "
+         "is the RIGHTMOST character."),
+        ("- Units: QIS rotations (rx, ry, rz, rxx...) in radians; native gates (gpi, gpi2, ms, zz) in turns "
+         "(1 turn = 2*pi)."),
+        (f"- QPU backends (qpu.*) cost real money: call {estimate} before create_job on a QPU. The simulator "
+         "is free (29 qubits, exact probabilities; set noise.model to emulate a QPU)."),
+        (f"- Jobs run asynchronously: create_job returns an id; use {wait} until status is completed, then "
+         "get_job_probabilities. Error mitigation (debiasing) needs at least 500 shots."),
     ]
     return "\n".join(lines)
 

@@ -16,9 +16,10 @@ Order (docs/design.md, "Server runtime"):
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
@@ -31,9 +32,11 @@ if TYPE_CHECKING:
     from ionq_mcp.client import IonQClient
     from ionq_mcp.server._upstream import Upstream
 
-__all__ = ["ToolCall", "Handler", "HandlerResult", "load_handlers", "workflows_installed", "dispatch", "to_jsonable"]
+__all__ = ["Handler", "HandlerResult", "ToolCall", "dispatch", "load_handlers", "to_jsonable", "workflows_installed"]
 
-HandlerResult = Union[types.CallToolResult, types.InputRequiredResult, dict]
+_log = logging.getLogger(__name__)
+
+HandlerResult = types.CallToolResult | types.InputRequiredResult | dict
 
 
 @dataclass
@@ -64,8 +67,8 @@ class ToolCall:
             return
         try:
             await session.report_progress(progress, total, message)
-        except Exception:  # noqa: BLE001 - progress must never break a call
-            pass
+        except Exception as exc:  # noqa: BLE001 - progress must never break a call
+            _log.debug("progress not delivered: %s", exc)
 
 
 Handler = Callable[[ToolCall], Awaitable[HandlerResult]]

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "add_serve_arguments",
-    "run_serve",
-    "add_tools_arguments",
-    "run_tools",
     "add_call_arguments",
-    "run_call",
     "add_demo_arguments",
+    "add_serve_arguments",
+    "add_tools_arguments",
+    "run_call",
     "run_demo",
+    "run_serve",
+    "run_tools",
     "tool_sizes",
 ]
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ionq_mcp.catalog import Operation
     from ionq_mcp.server._upstream import Upstream
 
-__all__ = ["ToolUnavailable", "text_error", "validation_error", "error_result", "hint_for"]
+__all__ = ["ToolUnavailable", "error_result", "hint_for", "text_error", "validation_error"]
 
 
 class ToolUnavailable(Exception):

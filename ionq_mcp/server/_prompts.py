@@ -10,6 +10,7 @@ prompts.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from mcp import MCPError
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
 
-__all__ = ["PromptEntry", "load_prompts", "list_prompts", "get_prompt"]
+__all__ = ["PromptEntry", "get_prompt", "list_prompts", "load_prompts"]
 
 _SOURCE = "ionq_mcp.server._prompt_texts"
 
@@ -81,6 +82,8 @@ async def get_prompt(app: Any, ctx: ServerRequestContext, params: types.GetPromp
         raise MCPError(types.INVALID_PARAMS, f"Prompt {params.name!r} needs argument(s): {', '.join(missing)}.")
     try:
         rendered = entry.render(arguments)
+        if inspect.isawaitable(rendered):
+            rendered = await rendered
     except (ValueError, KeyError, TypeError) as exc:
         raise MCPError(types.INVALID_PARAMS, f"Prompt {params.name!r}: {exc}") from None
     return types.GetPromptResult(description=entry.prompt.description, messages=_messages(rendered))

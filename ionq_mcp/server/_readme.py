@@ -13,7 +13,7 @@ from pathlib import Path
 from ionq_mcp.catalog import Catalog, load_catalog
 from ionq_mcp.server._call import workflows_installed
 
-__all__ = ["START", "END", "render_table", "replace_block", "main"]
+__all__ = ["END", "START", "main", "render_table", "replace_block"]
 
 START = "<!-- tools:start -->"
 END = "<!-- tools:end -->"
@@ -35,8 +35,8 @@ def render_table(catalog: Catalog) -> str:
     order = {name: i for i, name in enumerate(catalog.toolsets())}
     ops.sort(key=lambda op: order.get(op.capability, len(order)))
     lines = [
-        f"{len(ops)} tools. Generated from the capability files by `python -m ionq_mcp.server._readme`; "
-        "`ionq-mcp tools` shows their schema sizes.",
+        (f"{len(ops)} tools. Generated from the capability files by `python -m ionq_mcp.server._readme`; "
+         "`ionq-mcp tools` shows their schema sizes."),
         "",
         "| tool | toolset | what it does | hints |",
         "| --- | --- | --- | --- |",

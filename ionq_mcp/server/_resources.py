@@ -18,7 +18,7 @@ from mcp import MCPError
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
 
-__all__ = ["RESOURCES", "TEMPLATES", "list_resources", "list_resource_templates", "read_resource"]
+__all__ = ["RESOURCES", "TEMPLATES", "list_resource_templates", "list_resources", "read_resource"]
 
 _MIME = "application/json"
 
@@ -73,7 +73,7 @@ async def read_resource(
     app: Any, ctx: ServerRequestContext, params: types.ReadResourceRequestParams
 ) -> types.ReadResourceResult:
     """Read one resource; unknown URIs and bad ids are ``INVALID_PARAMS`` errors naming what is allowed."""
-    from ionq_mcp.server._call import call_client, to_jsonable, ToolCall
+    from ionq_mcp.server._call import ToolCall, call_client, to_jsonable
     from ionq_mcp.server._errors import error_result
     from ionq_mcp.server._validation import format_problems, validate_call
 

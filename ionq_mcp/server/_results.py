@@ -26,14 +26,14 @@ if TYPE_CHECKING:
     from ionq_mcp.server._upstream import Upstream
 
 __all__ = [
+    "DISTRIBUTION_EXTRA_PROPERTIES",
     "MAX_RESULT_BYTES",
     "TOP_OUTCOMES",
-    "DISTRIBUTION_EXTRA_PROPERTIES",
-    "is_distribution_op",
-    "shape_distribution",
     "cap_size",
-    "shape_result",
+    "is_distribution_op",
     "output_schema_for",
+    "shape_distribution",
+    "shape_result",
 ]
 
 #: Upper bound on the compact JSON of one result's structured content (bytes, UTF-8).

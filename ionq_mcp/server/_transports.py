@@ -29,11 +29,11 @@ if TYPE_CHECKING:
 __all__ = [
     "BearerTokenMiddleware",
     "TokenRequired",
+    "build_http_app",
     "is_loopback_host",
     "resolve_http_token",
-    "build_http_app",
-    "serve_stdio",
     "serve_http",
+    "serve_stdio",
 ]
 
 MCP_PATH = "/mcp"

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ionq_mcp.client import IonQClient
     from ionq_mcp.server._config import ServerConfig
 
-__all__ = ["Upstream", "IONQ_BASE_URL", "IN_PROCESS_BASE_URL", "SANDBOX_DEFAULT_KEY"]
+__all__ = ["IN_PROCESS_BASE_URL", "IONQ_BASE_URL", "SANDBOX_DEFAULT_KEY", "Upstream"]
 
 IONQ_BASE_URL = "https://api.ionq.co/v0.4"
 #: Base URL the client uses for the in-process sandbox (the ASGI transport ignores the host).

@@ -96,12 +96,14 @@ def test_dns_rebinding_is_refused_even_with_the_token(tmp_path):
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_a_client_with_the_token_works_in_both_eras(tmp_path, mode):
     with _serve(tmp_path, TOKEN) as (url, _):
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as http:
-            async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
-                tools = {tool.name for tool in (await client.list_tools()).tools}
-                backend = await client.call_tool("get_backend", {"backend": "simulator"})
-                bad = await client.call_tool("get_backend", {"backend": "nowhere"})
-                version = client.protocol_version
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as http,
+            Client(streamable_http_client(url, http_client=http), mode=mode) as client,
+        ):
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            backend = await client.call_tool("get_backend", {"backend": "simulator"})
+            bad = await client.call_tool("get_backend", {"backend": "nowhere"})
+            version = client.protocol_version
     assert (version in MODERN_PROTOCOL_VERSIONS) is (mode == "auto")
     assert "create_job" in tools
     assert backend.structured_content["qubits"] == 29
@@ -125,7 +127,7 @@ def test_refuses_to_start_off_loopback_without_a_token(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "ionq_mcp.cli", "serve", "--sandbox", "--transport", "http", "--host", "0.0.0.0",
          "--port", str(_free_port())],
-        env=_env(tmp_path, None), capture_output=True, text=True, timeout=60,
+        env=_env(tmp_path, None), capture_output=True, text=True, timeout=60, check=False,
     )
     assert done.returncode == 2
     assert "IONQ_MCP_HTTP_TOKEN" in done.stderr

@@ -27,7 +27,7 @@ def test_the_tool_table_is_current():
 
 def test_the_table_names_every_tool_once():
     table = render_table(load_catalog())
-    names = re.findall(r"^\| `([a-z_0-9]+)` \|", table, re.M)
+    names = re.findall(r"^\| `([a-z_0-9]+)` \|", table, re.MULTILINE)
     assert sorted(names) == sorted(op.name for op in load_catalog().operations)
 
 
@@ -49,7 +49,7 @@ def test_missing_markers_are_reported():
 
 def _readme_test_command() -> str:
     text = README.read_text(encoding="utf-8")
-    commands = [line.strip() for block in re.findall(r"```(?:bash|sh)\n(.*?)```", text, re.S)
+    commands = [line.strip() for block in re.findall(r"```(?:bash|sh)\n(.*?)```", text, re.DOTALL)
                 for line in block.splitlines() if "pytest" in line]
     assert len(commands) == 1, commands
     return commands[0]
