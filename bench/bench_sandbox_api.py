@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -39,7 +38,7 @@ BELL = {"qubits": 2, "gateset": "qis",
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _start_sandbox() -> tuple[subprocess.Popen[str], str, str]:

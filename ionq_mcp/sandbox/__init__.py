@@ -15,6 +15,7 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Self
 
 from starlette.types import ASGIApp
 
@@ -78,7 +79,7 @@ class Sandbox:
         self.runner.close()
         self.store.close()
 
-    def __enter__(self) -> Sandbox:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -130,7 +131,7 @@ class Sandbox:
                     found["url"] = url
                     ready.set()
                     await stop.wait()
-            except BaseException as error:  # surface a failed start to the caller
+            except Exception as error:  # noqa: BLE001 - any failure to start is reported to the caller
                 found["error"] = error
                 ready.set()
 

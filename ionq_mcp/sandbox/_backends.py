@@ -125,7 +125,7 @@ def find_characterization(backend: str, characterization: str) -> dict[str, Any]
 def parse_day(value: str) -> dt.datetime | None:
     """Parse ``2025-12-31`` or an ISO timestamp (UTC if no zone); None when it is not a date."""
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(value)
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

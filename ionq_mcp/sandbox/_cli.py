@@ -12,10 +12,14 @@ import argparse
 import asyncio
 import ipaddress
 import sys
+from typing import TYPE_CHECKING
 
 from ionq_mcp import _paths
 from ionq_mcp.sandbox._config import DEFAULT_SANDBOX_KEY, ApiKey, SandboxConfig
 from ionq_mcp.sandbox._faults import FaultRule
+
+if TYPE_CHECKING:
+    from ionq_mcp.sandbox import Sandbox
 
 DEFAULT_PORT = 8600
 
@@ -81,11 +85,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(sandbox: object, host: str, port: int) -> None:
+async def _serve(sandbox: Sandbox, host: str, port: int) -> None:
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(sandbox.app, host=host, port=port, log_level="warning",  # type: ignore[attr-defined]
-                                           lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(sandbox.app, host=host, port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -95,6 +98,6 @@ async def _serve(sandbox: object, host: str, port: int) -> None:
     bound = server.servers[0].sockets[0].getsockname()
     shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
     print(f"IONQ_API_URL=http://{shown_host}:{bound[1]}/v0.4")
-    print(f"IONQ_API_KEY={sandbox.api_key}")  # type: ignore[attr-defined]
-    print(f"# sandbox database: {sandbox.config.db_path}; Ctrl-C to stop", flush=True)  # type: ignore[attr-defined]
+    print(f"IONQ_API_KEY={sandbox.api_key}")
+    print(f"# sandbox database: {sandbox.config.db_path}; Ctrl-C to stop", flush=True)
     await task

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from ionq_mcp import circuits
 from ionq_mcp.sandbox._costs import RateTable, plan_cost
 from ionq_mcp.sandbox._execute import JobFailure, Outcome, execute
 from ionq_mcp.sandbox._store import UNFINISHED, Store
+
+_log = logging.getLogger("ionq_mcp.sandbox")
 
 
 def now_iso() -> str:
@@ -96,8 +99,8 @@ class Runner:
                 _, _, action = heapq.heappop(self._heap)
             try:
                 action()
-            except Exception:  # a broken job must not stop the dispatcher; the job is marked failed
-                pass
+            except Exception:  # noqa: BLE001 - one broken step must not stop every other job
+                _log.exception("sandbox job step failed")
 
     def _done(self) -> None:
         with self._cond:

@@ -24,7 +24,7 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def _parse(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt.datetime.fromisoformat(value)
 
 
 def check_settings(settings: Any) -> dict[str, Any]:

@@ -3,30 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 cirq = pytest.importorskip("cirq")
 cirq_ionq = pytest.importorskip("cirq_ionq")
 
-from ionq_mcp.sandbox import Sandbox, SandboxConfig  # noqa: E402
-
 pytestmark = pytest.mark.interop
-
-
-class _Server:
-    def __init__(self, sandbox: Sandbox, base_url: str):
-        self.sandbox, self.base_url = sandbox, base_url
-        self.origin = base_url.removesuffix("/v0.4")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[_Server]:
-    sandbox = Sandbox(SandboxConfig(qpu_latency_s=0.2, seed=3))
-    with sandbox.serve_in_thread() as base_url:
-        yield _Server(sandbox, base_url)
-    sandbox.close()
 
 
 @pytest.fixture

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 
 import pytest
 
 ionq_core = pytest.importorskip("ionq_core")
 
-from ionq_core.api.default import create_job, get_job_probabilities  # noqa: E402
-from ionq_core.api.whoami import get_whoami  # noqa: E402
-from ionq_core.models.circuit_job_creation_payload import CircuitJobCreationPayload  # noqa: E402
-
-from ionq_mcp.sandbox import Sandbox, SandboxConfig  # noqa: E402
+from ionq_core.api.default import create_job, get_job_probabilities
+from ionq_core.api.whoami import get_whoami
+from ionq_core.models.circuit_job_creation_payload import CircuitJobCreationPayload
 
 pytestmark = pytest.mark.interop
-
-
-class _Server:
-    def __init__(self, sandbox: Sandbox, base_url: str):
-        self.sandbox, self.base_url = sandbox, base_url
-        self.origin = base_url.removesuffix("/v0.4")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[_Server]:
-    sandbox = Sandbox(SandboxConfig(qpu_latency_s=0.2))
-    with sandbox.serve_in_thread() as base_url:
-        yield _Server(sandbox, base_url)
-    sandbox.close()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures and helpers shared by the sandbox service tests (imported explicitly by each test module).
+"""Helpers shared by the sandbox service tests (the fixtures built on them are in ``conftest.py``).
 
 Two API keys in two projects of one organization, a short QPU latency so lifecycles finish fast, and an
 ``httpx.AsyncClient`` per key talking to the real ASGI app in-process.
@@ -6,11 +6,9 @@ Two API keys in two projects of one organization, a short QPU latency so lifecyc
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from ionq_mcp.sandbox import ApiKey, Sandbox, SandboxConfig
 
@@ -26,35 +24,10 @@ def make_sandbox(**overrides: Any) -> Sandbox:
     return Sandbox(SandboxConfig(**settings))
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    box = make_sandbox()
-    yield box
-    box.close()
-
-
 def client_for(sandbox: Sandbox, key: ApiKey | None) -> httpx.AsyncClient:
     headers = {"Authorization": f"apiKey {key.key}"} if key else {}
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox.app), base_url="http://sandbox/v0.4",
                              headers=headers)
-
-
-@pytest.fixture
-async def client(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(sandbox, KEY_A) as c:
-        yield c
-
-
-@pytest.fixture
-async def other(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(sandbox, KEY_B) as c:
-        yield c
-
-
-@pytest.fixture
-async def anonymous(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(sandbox, None) as c:
-        yield c
 
 
 def circuit_job(circuit: list[dict[str, Any]] | None = None, *, backend: str = "simulator", qubits: int = 2,

@@ -8,7 +8,7 @@ import pytest
 
 from ionq_mcp.sandbox._noise import noise_for_backend
 from ionq_mcp.sandbox._validate import validator
-from tests.sandbox._service import anonymous, assert_error, client, sandbox  # noqa: F401 - fixtures
+from tests.sandbox._service import assert_error
 
 pytestmark = pytest.mark.anyio
 

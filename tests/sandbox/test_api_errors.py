@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox._service import (  # noqa: F401 - fixtures
-    KEY_A, KEY_B, anonymous, assert_error, circuit_job, client, other, run, sandbox, submit)
+from tests.sandbox._service import KEY_A, KEY_B, assert_error, circuit_job, run
 
 pytestmark = pytest.mark.anyio
 

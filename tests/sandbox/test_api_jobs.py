@@ -7,8 +7,7 @@ import json
 import pytest
 
 from ionq_mcp.sandbox._validate import validator
-from tests.sandbox._service import (  # noqa: F401 - fixtures
-    BELL, KEY_A, anonymous, assert_error, circuit_job, client, other, run, sandbox, submit)
+from tests.sandbox._service import KEY_A, assert_error, circuit_job, run, submit
 
 pytestmark = pytest.mark.anyio
 

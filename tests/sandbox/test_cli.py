@@ -50,7 +50,7 @@ def test_prints_url_and_key_and_serves(cli):
     url, key = cli.lines["IONQ_API_URL"], cli.lines["IONQ_API_KEY"]
     assert url.startswith("http://127.0.0.1:") and url.endswith("/v0.4")
     assert key == DEFAULT_SANDBOX_KEY
-    assert [b["backend"] for b in httpx.get(f"{url}/backends").json()][0] == "simulator"
+    assert next(b["backend"] for b in httpx.get(f"{url}/backends").json()) == "simulator"
     me = httpx.get(f"{url}/whoami", headers={"Authorization": f"apiKey {key}"})
     assert me.status_code == 200 and me.json()["key_id"]
 
@@ -97,6 +97,6 @@ def test_custom_api_key_replaces_the_default(tmp_path):
 @pytest.mark.parametrize("args", [["--host", "0.0.0.0"], ["--fault", "kind=explode"], ["--qpu-latency", "-1"]])
 def test_refuses_unsafe_or_bad_arguments(args):
     done = subprocess.run([sys.executable, "-m", "ionq_mcp.cli", "sandbox", "--port", "0", "--db", ":memory:",
-                           *args], capture_output=True, text=True, timeout=30)
+                           *args], capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 2
     assert "ionq-mcp sandbox:" in done.stderr and "IONQ_API_URL" not in done.stdout

@@ -14,12 +14,12 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 
-from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from ionq_mcp.sandbox._validate import openapi, validator  # noqa: E402
-from tests.sandbox._service import BELL, KEY_A, circuit_job, make_sandbox  # noqa: E402
+from ionq_mcp.sandbox._validate import openapi, validator
+from tests.sandbox._service import BELL, KEY_A, circuit_job, make_sandbox
 
 schema = schemathesis.openapi.from_dict(openapi())
 

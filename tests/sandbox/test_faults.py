@@ -7,8 +7,7 @@ import httpx
 import pytest
 
 from ionq_mcp.sandbox import FaultInjector, FaultRule
-from tests.sandbox._service import (  # noqa: F401 - fixtures
-    KEY_A, circuit_job, client, client_for, sandbox, submit)
+from tests.sandbox._service import KEY_A, circuit_job
 
 pytestmark = pytest.mark.anyio
 
@@ -77,13 +76,13 @@ async def test_drop_in_process_raises_after_the_job_was_created(client, sandbox)
 
 async def test_drop_over_loopback_http_closes_mid_response(sandbox):
     sandbox.faults.add(FaultRule(kind="drop", methods=("POST",), path="/jobs", schedule=[True]))
-    async with sandbox.serve() as base_url:
-        async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"apiKey {KEY_A.key}"}) as http:
-            with pytest.raises(httpx.TransportError):
-                await http.post("/jobs", json=circuit_job())
-            assert sandbox.store.count_jobs() == 1
-            ok = await http.post("/jobs", json=circuit_job())
-            assert ok.status_code == 201
+    headers = {"Authorization": f"apiKey {KEY_A.key}"}
+    async with sandbox.serve() as base_url, httpx.AsyncClient(base_url=base_url, headers=headers) as http:
+        with pytest.raises(httpx.TransportError):
+            await http.post("/jobs", json=circuit_job())
+        assert sandbox.store.count_jobs() == 1
+        ok = await http.post("/jobs", json=circuit_job())
+        assert ok.status_code == 201
     assert sandbox.store.count_jobs() == 2
 
 

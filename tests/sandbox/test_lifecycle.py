@@ -7,8 +7,7 @@ import anyio
 import pytest
 
 from ionq_mcp.sandbox._validate import validator
-from tests.sandbox._service import (  # noqa: F401 - fixtures
-    BELL, assert_error, circuit_job, client, run, sandbox, submit)
+from tests.sandbox._service import BELL, assert_error, circuit_job, run, submit
 
 pytestmark = pytest.mark.anyio
 

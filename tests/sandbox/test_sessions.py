@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ionq_mcp.sandbox._validate import validator
-from tests.sandbox._service import (  # noqa: F401 - fixtures
-    KEY_A, assert_error, circuit_job, client, other, run, sandbox, submit)
+from tests.sandbox._service import KEY_A, assert_error, circuit_job, submit
 
 pytestmark = pytest.mark.anyio
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 
 from ionq_mcp.sandbox._usage import buckets
 from ionq_mcp.sandbox._validate import validator
-from tests.sandbox._service import (  # noqa: F401 - fixtures
-    KEY_A, KEY_B, circuit_job, client, other, run, sandbox)
+from tests.sandbox._service import KEY_A, KEY_B, circuit_job, run
 
 pytestmark = pytest.mark.anyio
 
@@ -70,7 +70,7 @@ def test_buckets_cover_the_range_without_overlap():
     for modality in ("daily", "weekly", "monthly"):
         spans = buckets(start, end, modality)
         assert spans[0][0] == start and spans[-1][1] == end
-        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
     assert [s[0].isoformat() for s in buckets(start, end, "monthly")] == [
         "2025-01-30", "2025-02-01", "2025-03-01", "2025-04-01"]
     assert len(buckets(start, end, "daily")) == (end - start).days
