@@ -172,9 +172,13 @@ class Runner:
             stats["billed_quantum_compute_time_us"] = billed_us
             output = {**job.doc.get("output", {}), **outcome.output}
             links = _result_links(job_id) if outcome.results else None
-            self._move(job_id, {"status": "completed", "completed_at": done, "execution_duration_ms": elapsed_ms,
-                                "output": output, "stats": stats, "results": links},
-                       ("started",), cost=plan_cost(self._rates, plan), time_us=float(billed_us))
+            if not self._move(job_id, {"status": "completed", "completed_at": done,
+                                       "execution_duration_ms": elapsed_ms, "output": output, "stats": stats,
+                                       "results": links},
+                              ("started",), cost=plan_cost(self._rates, plan), time_us=float(billed_us)):
+                # canceled or deleted while the results were being stored: drop them
+                for owner in (job_id, *outcome.children):
+                    self._store.delete_results(owner)
         finally:
             self._done()
 

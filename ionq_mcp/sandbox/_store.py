@@ -161,7 +161,7 @@ class Store:
                 return None
             doc = json.loads(row[1])
             doc.update(changes)
-            sets = ["doc = ?", "status = ?"]
+            sets = ["doc = ?", "status = ?"]  # the document is small: serialising it under the lock is cheap
             args: list[Any] = [json.dumps(doc), doc["status"]]
             if cost is not None:
                 sets.append("cost = ?")
@@ -240,10 +240,13 @@ class Store:
 
     def put_results(self, job_id: str, items: Iterable[tuple[str, str, Any]]) -> None:
         """Store ``(variant_id, kind, data)`` results of a job; ``variant_id`` is ``""`` for the aggregate."""
+        rows = [(job_id, variant_id, kind, json.dumps(data)) for variant_id, kind, data in items]  # outside the lock
         with self._tx() as db:
-            for variant_id, kind, data in items:
-                db.execute("INSERT OR REPLACE INTO results (job_id, variant_id, kind, data) VALUES (?, ?, ?, ?)",
-                           (job_id, variant_id, kind, json.dumps(data)))
+            db.executemany("INSERT OR REPLACE INTO results (job_id, variant_id, kind, data) VALUES (?, ?, ?, ?)", rows)
+
+    def delete_results(self, job_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM results WHERE job_id = ?", (job_id,))
 
     def get_result(self, job_id: str, kind: str, variant_id: str = "") -> Any | None:
         rows = self._query("SELECT data FROM results WHERE job_id = ? AND variant_id = ? AND kind = ?",
