@@ -16,7 +16,6 @@ numpy import before a tool is used). The key lives only inside the client: :clas
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -36,13 +35,9 @@ SANDBOX_DEFAULT_KEY = "sandbox-local-key"
 
 
 def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    from ionq_mcp.server._transports import is_loopback_host
+
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 class Upstream:
