@@ -139,6 +139,11 @@ async def dispatch(app: Any, ctx: ServerRequestContext, params: types.CallToolRe
     op = app.operations.get(params.name)
     if op is None:
         known = ", ".join(sorted(app.operations))
+        if params.name in app.all_operations:
+            return _errors.text_error(
+                f"Tool {params.name!r} is disabled on this server (its --toolsets, --tools or --read-only "
+                f"settings leave it out; the user can change them). Enabled tools: {known}."
+            )
         return _errors.text_error(f"Unknown tool {params.name!r}. Available tools: {known}.")
     arguments = dict(params.arguments or {})
     problems = validate_call(op, arguments)
