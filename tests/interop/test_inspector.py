@@ -77,3 +77,41 @@ def test_inspector_reads_a_resource(tmp_path):
     assert done.returncode == 0, done.stderr
     contents = json.loads(done.stdout)["contents"]
     assert json.loads(contents[0]["text"])["backend"] == "simulator"
+
+
+@needs_inspector
+def test_inspector_over_streamable_http_needs_the_token(tmp_path):
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token = "inspector-token-" + "y" * 24
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_API")}
+    env.update(IONQ_MCP_STATE_DIR=str(tmp_path / "state"), IONQ_MCP_HTTP_TOKEN=token)
+    server = subprocess.Popen([sys.executable, "-m", "ionq_mcp.cli", "serve", "--sandbox", "--transport", "http",
+                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "server did not start"
+                time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}/mcp"
+        client_env = {"PATH": PATH or "", "MCP_CATALOG_PATH": str(tmp_path / "catalog.json"), "HOME": str(tmp_path)}
+        inspector = shutil.which("inspector", path=PATH)
+        good = subprocess.run([inspector, "--cli", url, "--header", f"Authorization: Bearer {token}",
+                               "--method", "tools/call", "--tool-name", "whoami"],
+                              env=client_env, capture_output=True, text=True, timeout=120, check=False)
+        refused = subprocess.run([inspector, "--cli", url, "--method", "tools/list"],
+                                 env=client_env, capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["structuredContent"]["upstream"]["sandbox"] is True
+    assert '"tools"' not in refused.stdout  # no token: nothing listed
