@@ -52,3 +52,10 @@ def test_bell_on_an_emulated_qpu(client):
 def test_whoami(client, server):
     me = get_whoami.sync(client=client)
     assert str(me.key_id) == server.sandbox.config.api_keys[0].key_id
+
+
+def test_iter_jobs_follows_the_next_cursor(client):
+    created = [create_job.sync(client=client, body=_bell("simulator")).id for _ in range(5)]
+    seen = [job.id for job in ionq_core.iter_jobs(client, limit=2)]
+    assert len(seen) == len(set(seen))  # no page repeated
+    assert set(created) <= set(seen)
