@@ -20,7 +20,7 @@ from starlette.routing import Route
 from ionq_mcp import circuits
 from ionq_mcp.sandbox import _backends, _jobs, _sessions, _usage
 from ionq_mcp.sandbox._config import ApiKey
-from ionq_mcp.sandbox._costs import estimate
+from ionq_mcp.sandbox._costs import estimate, plan_cost
 from ionq_mcp.sandbox._errors import ApiError, bad_request, error_body, not_found, unauthorized
 from ionq_mcp.sandbox._runner import now_iso
 from ionq_mcp.sandbox._store import UNFINISHED
@@ -181,8 +181,6 @@ async def create_job(request: Request, ctx: Context) -> Response:
         session = sandbox.store.get_session(session_id, ctx.me.project_id)
         if session is None:
             raise not_found("session", "session_id", session_id, source="body")
-        from ionq_mcp.sandbox._costs import plan_cost
-
         cost = plan_cost(sandbox.config.rates, plan)
         _sessions.admit(sandbox.store, session, plan, cost)
     jobs = _jobs.build(ctx.me, plan, payload, sandbox.config.rates, submitted_at=now_iso(),

@@ -51,8 +51,20 @@ def test_seeded_lists_validate(server):
         jobs = http.get("/jobs").json()
         validator("GetJobsResponse").validate(jobs)
         assert len(jobs["jobs"]) >= len(SEED_JOBS)
-        for job in jobs["jobs"]:
-            validator("GetJobResponse").validate(http.get(f"/jobs/{job['id']}").json())
+        for listed in jobs["jobs"]:
+            job = http.get(f"/jobs/{listed['id']}").json()
+            validator("GetJobResponse").validate(job)
+            validator("GetJobCostResponse").validate(http.get(f"/jobs/{job['id']}/cost").json())
+            if job["results"] and not job["child_job_ids"]:  # a parent's results are keyed by child (a deviation)
+                validator("GetResultsResponse").validate(http.get(f"/jobs/{job['id']}/results/probabilities").json())
+            variants = job["output"].get("error_mitigation", {}).get("debiasing", {}).get("variants", [])
+            for variant in variants:
+                for link in variant["results"].values():
+                    body = http.get(link["url"].removeprefix("/v0.4")).json()
+                    validator("GetVariantResultsResponse").validate(body)
+        sessions = http.get("/sessions").json()
+        validator("SessionsResponse").validate(sessions)
+        assert sessions["sessions"]
 
 
 @schema.parametrize()
