@@ -471,6 +471,8 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/jobs/{UUID}/circuits/{lang}", get_circuits, True),
     ("PUT", "/jobs/{UUID}/status/cancel", cancel_job, True),
     ("GET", "/jobs/{UUID}/results/probabilities", get_probabilities, True),
+    # Not in the spec: cirq-ionq reads a multi-circuit job's results from here (docs/spec-deviations.md).
+    ("GET", "/jobs/{UUID}/results/probabilities/aggregated", get_probabilities, True),
     ("GET", "/jobs/{UUID}/variants/{variantId}/results/{kind}", get_variant_result, True),
     ("POST", "/sessions", create_session, True),
     ("GET", "/sessions", list_sessions, True),

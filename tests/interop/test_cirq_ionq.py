@@ -45,3 +45,12 @@ def test_bell_on_an_emulated_qpu(service, server):
     assert counts.get(0, 0) + counts.get(3, 0) > 450
     stored = server.sandbox.store.get_job(job.job_id())
     assert stored is not None and stored.doc["shots"] == 500 and stored.doc["status"] == "completed"
+
+
+def test_run_batch_reads_each_circuit_from_the_multi_circuit_job(service):
+    a, b = cirq.LineQubit.range(2)
+    circuits = [_bell(), cirq.Circuit(cirq.X(a), cirq.measure(a, b, key="m"))]
+    results = service.run_batch(circuits, repetitions=100, target="simulator")
+    bell, flip = (r.histogram(key="m") for r in results)
+    assert set(bell) <= {0, 3} and sum(bell.values()) == 100
+    assert flip == {2: 100}  # (a=1, b=0) is 0b10 in cirq's big-endian order
