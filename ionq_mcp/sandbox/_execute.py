@@ -50,6 +50,7 @@ class Outcome:
     results: list[tuple[str, str, Any]] = field(default_factory=list)  # (variant_id, kind, data)
     output: dict[str, Any] = field(default_factory=dict)
     children: dict[str, list[tuple[str, str, Any]]] = field(default_factory=dict)  # child id -> results
+    children_output: dict[str, dict[str, Any]] = field(default_factory=dict)  # child id -> its `output`
 
 
 def _rng(plan: circuits.JobPlan, default_seed: int | None) -> np.random.Generator:
@@ -168,11 +169,16 @@ def execute(job_id: str, payload: Mapping[str, Any], child_ids: Sequence[str] = 
         outcome = Outcome()
         combined: dict[str, Any] = {}
         for child_id, circuit in zip(child_ids, plan.circuits, strict=True):
-            child, note = run_circuit(circuit, plan, rng)
+            if plan.debiasing:
+                debiased = run_debiased(circuit, plan, child_id, rng)
+                child, note = debiased.results, debiased.output
+            else:
+                child, note = run_circuit(circuit, plan, rng)
             outcome.children[child_id] = child
             if note:
-                outcome.output.setdefault("children", {})[child_id] = note
-            combined[child_id] = next(data for _, kind, data in child if kind == "probabilities")
+                outcome.children_output[child_id] = note
+            combined[child_id] = next(data for variant, kind, data in child
+                                      if not variant and kind == "probabilities")
         outcome.results.append(("", "probabilities", combined))
         return outcome
     if plan.type == circuits.QAOA_JOB:

@@ -165,7 +165,10 @@ class Runner:
             self._store.put_results(job_id, outcome.results)
             for child_id, results in outcome.children.items():
                 self._store.put_results(child_id, results)
-                self._store.update_job(child_id, {"results": _result_links(child_id)}, only_if_status=("started",))
+                changes: dict[str, Any] = {"results": _result_links(child_id)}
+                if child_id in outcome.children_output:
+                    changes["output"] = outcome.children_output[child_id]
+                self._store.update_job(child_id, changes, only_if_status=("started",))
             plan = circuits.parse_job(job.payload)
             stats = dict(job.doc.get("stats") or {})
             billed_us = stats.get("predicted_quantum_compute_time_us", 0) if circuits.is_qpu(plan.backend) else 0

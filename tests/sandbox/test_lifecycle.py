@@ -188,3 +188,20 @@ async def test_a_dense_result_is_truncated_to_the_most_probable_states(client, s
     probabilities = (await client.get(f"/jobs/{job['id']}/results/probabilities")).json()
     assert len(probabilities) == MAX_RESULT_STATES
     assert all(p == pytest.approx(2**-17) for p in probabilities.values())
+
+
+async def test_debiased_multi_circuit_children_carry_their_variants(client, sandbox):
+    payload = {"type": "ionq.multi-circuit.v1", "backend": "qpu.aria-1", "shots": 800,
+               "settings": {"error_mitigation": {"debiasing": True}},
+               "input": {"gateset": "qis", "circuits": [{"circuit": BELL}, {"circuit": [{"gate": "x", "target": 0}]}]}}
+    parent = await run(client, sandbox, payload)
+    assert parent["status"] == "completed"
+    for child_id in parent["child_job_ids"]:
+        child = (await client.get(f"/jobs/{child_id}")).json()
+        variants = child["output"]["error_mitigation"]["debiasing"]["variants"]
+        assert sum(v["shots"] for v in variants) == 800
+        histogram = (await client.get(variants[0]["results"]["histogram"]["url"].removeprefix("/v0.4"))).json()
+        assert sum(histogram.values()) == variants[0]["shots"]
+        own = (await client.get(f"/jobs/{child_id}/results/probabilities")).json()
+        combined = (await client.get(f"/jobs/{parent['id']}/results/probabilities")).json()
+        assert combined[child_id] == own  # the parent shows each child's aggregate, not one variant
