@@ -46,7 +46,10 @@ INLINE_JSON_BYTES = 1_500
 #: Tools whose response is a map from decimal basis state to probability or count.
 DISTRIBUTION_OPS = frozenset({"get_job_probabilities", "get_variant_probabilities", "get_variant_histogram"})
 
-_BIT_ORDER = "qubit 0 = least significant bit of the decimal keys = rightmost character of the bitstrings"
+_BIT_ORDER = (
+    "qubit 0 = least significant bit of the decimal keys = rightmost character of the bitstrings; bitstrings "
+    "are as wide as the highest qubit observed (pad with 0s on the left to the circuit's qubit count)"
+)
 
 #: Properties the server adds next to a distribution (``{result_key: top outcomes, ...}``).
 DISTRIBUTION_EXTRA_PROPERTIES: dict[str, Any] = {
