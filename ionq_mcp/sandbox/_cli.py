@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import sqlite3
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ionq_mcp import _paths
@@ -75,7 +77,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from ionq_mcp.sandbox import Sandbox
 
-    sandbox = Sandbox(config)
+    try:
+        if config.db_path != ":memory:":
+            Path(config.db_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        sandbox = Sandbox(config)
+    except (OSError, sqlite3.Error) as error:
+        print(f"ionq-mcp sandbox: cannot open the database {config.db_path}: {error}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(_serve(sandbox, args.host, args.port))
     except KeyboardInterrupt:

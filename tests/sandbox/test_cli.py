@@ -94,9 +94,11 @@ def test_custom_api_key_replaces_the_default(tmp_path):
         running.stop()
 
 
-@pytest.mark.parametrize("args", [["--host", "0.0.0.0"], ["--fault", "kind=explode"], ["--qpu-latency", "-1"]])
+@pytest.mark.parametrize("args", [["--host", "0.0.0.0"], ["--fault", "kind=explode"], ["--qpu-latency", "-1"],
+                                  ["--db", "/dev/null/not-a-directory/sandbox.sqlite3"]])
 def test_refuses_unsafe_or_bad_arguments(args):
-    done = subprocess.run([sys.executable, "-m", "ionq_mcp.cli", "sandbox", "--port", "0", "--db", ":memory:",
-                           *args], capture_output=True, text=True, timeout=30, check=False)
+    db = [] if "--db" in args else ["--db", ":memory:"]
+    done = subprocess.run([sys.executable, "-m", "ionq_mcp.cli", "sandbox", "--port", "0", *db, *args],
+                          capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 2
     assert "ionq-mcp sandbox:" in done.stderr and "IONQ_API_URL" not in done.stdout
