@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from ionq_mcp._env import parse_bool
 from ionq_mcp.circuits import is_qpu
 
 __all__ = [
@@ -54,8 +55,6 @@ ENV_DAILY_BUDGET = "IONQ_MCP_DAILY_BUDGET_USD"
 ENV_CONFIRM_ABOVE = "IONQ_MCP_CONFIRM_ABOVE_USD"
 ENV_BULK_CONFIRM_ABOVE = "IONQ_MCP_BULK_CONFIRM_ABOVE"
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 class GuardConfigError(ValueError):
@@ -161,12 +160,10 @@ def policy_from_args(args: Any, environ: Mapping[str, str] | None = None) -> Gua
 
 
 def _parse_bool(var: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise GuardConfigError(f"{var}={raw!r} is not a boolean (allowed: 1, true, yes, on / 0, false, no, off)")
+    try:
+        return parse_bool(var, raw)
+    except ValueError as error:
+        raise GuardConfigError(str(error)) from None
 
 
 def _parse_usd(var: str, raw: str) -> float:

@@ -14,7 +14,6 @@ Configuration is resolved once, in :func:`resolve_config`:
 
 from __future__ import annotations
 
-import ipaddress
 import json as jsonlib
 import logging
 import os
@@ -27,6 +26,7 @@ import anyio
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from ionq_mcp._net import is_loopback_host
 from ionq_mcp._version import __version__
 from ionq_mcp.client._errors import (
     APIConnectionError,
@@ -119,17 +119,6 @@ class ClientConfig:
 
 def default_user_agent() -> str:
     return f"ionq-mcp/{__version__} httpx/{httpx.__version__} python/{platform.python_version()}"
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost``, ``*.localhost`` (RFC 6761) and loopback IPv4/IPv6 literals."""
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def resolve_config(

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ionq_mcp import _paths
+from ionq_mcp._net import is_loopback_host
 from ionq_mcp.sandbox._config import DEFAULT_SANDBOX_KEY, ApiKey, SandboxConfig
 from ionq_mcp.sandbox._faults import FaultRule
 
@@ -43,15 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="sampling seed for jobs that give none")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def build_config(args: argparse.Namespace) -> SandboxConfig:
     """The sandbox configuration the arguments describe (raises ValueError on a bad ``--fault``)."""
     db = args.db or str(_paths.state_dir() / "sandbox.sqlite3")
@@ -63,7 +54,7 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not _is_loopback(args.host) and not args.api_key:
+    if not is_loopback_host(args.host) and not args.api_key:
         print(f"ionq-mcp sandbox: refusing to listen on {args.host} with the public default key; pass "
               f"--api-key KEY (or use --host 127.0.0.1)", file=sys.stderr)
         return 2

@@ -44,6 +44,9 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
                           help="use the embedded sandbox even when IONQ_API_KEY is set (simulated results)")
     upstream.add_argument("--sandbox-db", metavar="PATH",
                           help="sandbox database file or :memory: (default: <state dir>/sandbox.sqlite3)")
+    from ionq_mcp.guard import add_guard_arguments
+
+    add_guard_arguments(parser)
 
 
 def _build(args: argparse.Namespace) -> Any:
@@ -309,9 +312,3 @@ async def _demo(shots: int, timeout: float, state: str) -> int:
             print("   " + json.dumps(cost, separators=(", ", ": "))[:400])
     print("\nAll of this ran against the embedded sandbox: simulated, offline, free.")
     return 0
-
-
-# ionq_mcp.cli evaluates ``module.add_arguments``/``module.run`` as getattr defaults even when the
-# subcommand-specific functions exist, so the module offers them too (as ``serve``).
-add_arguments = add_serve_arguments
-run = run_serve

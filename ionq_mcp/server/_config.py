@@ -26,10 +26,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from ionq_mcp._env import parse_bool
+
 __all__ = ["ServerConfig", "parse_bool", "parse_list"]
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
 
 
 def parse_list(value: str | None) -> tuple[str, ...] | None:
@@ -38,18 +38,6 @@ def parse_list(value: str | None) -> tuple[str, ...] | None:
         return None
     items = tuple(part.strip() for part in value.split(",") if part.strip())
     return items or None
-
-
-def parse_bool(name: str, value: str | None) -> bool:
-    """An environment flag; anything but the usual spellings is an error naming the variable."""
-    if value is None:
-        return False
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(f"{name}: expected one of 1/0, true/false, yes/no, on/off; got {value!r}")
 
 
 @dataclass
@@ -148,4 +136,9 @@ class ServerConfig:
         for name in ("transport", "host", "port"):
             if getattr(args, name, None) is not None:
                 overrides[name] = getattr(args, name)
+        guard_flags = ("allow_qpu", "max_job_cost", "daily_budget", "confirm_above", "bulk_confirm_above")
+        if any(getattr(args, name, None) is not None for name in guard_flags):
+            from ionq_mcp.guard import policy_from_args
+
+            overrides["guard_policy"] = policy_from_args(args, environ)
         return replace(config, **overrides) if overrides else config

@@ -16,11 +16,12 @@ Both protocol eras are served: the SDK's streamable HTTP app answers the 2025-11
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import secrets
 import sys
 from typing import TYPE_CHECKING, Any
+
+from ionq_mcp._net import is_loopback_host
 
 if TYPE_CHECKING:
     from ionq_mcp.server._app import ServerApp
@@ -30,7 +31,6 @@ __all__ = [
     "BearerTokenMiddleware",
     "TokenRequired",
     "build_http_app",
-    "is_loopback_host",
     "resolve_http_token",
     "serve_http",
     "serve_stdio",
@@ -43,17 +43,6 @@ _LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*
 
 class TokenRequired(RuntimeError):
     """Refusing to serve HTTP on a non-loopback address without ``IONQ_MCP_HTTP_TOKEN``."""
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback IP literals (IPv4 or IPv6, with or without brackets)."""
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class BearerTokenMiddleware:

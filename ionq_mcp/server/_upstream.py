@@ -19,6 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ionq_mcp._net import is_loopback_host
+
 if TYPE_CHECKING:
     from ionq_mcp.client import IonQClient
     from ionq_mcp.server._config import ServerConfig
@@ -35,8 +37,6 @@ SANDBOX_DEFAULT_KEY = "sandbox-local-key"
 
 
 def _is_loopback(url: str) -> bool:
-    from ionq_mcp.server._transports import is_loopback_host
-
     return is_loopback_host(urlsplit(url).hostname or "")
 
 

@@ -29,7 +29,8 @@ from ionq_mcp.client import (
     parse_retry_after,
 )
 from ionq_mcp.client._errors import status_error_class
-from ionq_mcp.client._http import is_loopback_host, path_segment
+from ionq_mcp._net import is_loopback_host
+from ionq_mcp.client._http import path_segment
 from ionq_mcp.client._retry import RetryState
 
 KEY = "sk-UNIT-0987654321"
