@@ -26,6 +26,7 @@ from __future__ import annotations
 import cmath
 import math
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -106,10 +107,10 @@ def _pauli_rotation(qubits: tuple[int, ...], letters: str, angle: float) -> Iter
         if a in "XY":
             yield "h", (q,), None
     chain = [q for q, _ in support]
-    for a, b in zip(chain, chain[1:]):
+    for a, b in pairwise(chain):
         yield "cx", (a, b), None
     yield "rz", (chain[-1],), 2 * angle
-    for a, b in reversed(list(zip(chain, chain[1:]))):
+    for a, b in reversed(list(pairwise(chain))):
         yield "cx", (a, b), None
     for q, a in support:
         if a in "XY":
@@ -306,7 +307,8 @@ def _qasm_lines(gate: Gate, used: set[str]) -> Iterator[str]:
         if gate.name in ("gpi", "gpi2"):
             yield f"{gate.name}({_num(p['phase'])}) {_q(gate.targets)};"
         elif gate.name == "ms":
-            yield f"ms({_num(p['phases'][0])}, {_num(p['phases'][1])}, {_num(p.get('angle', 0.25))}) {_q(gate.targets)};"
+            phi0, phi1 = p["phases"]
+            yield f"ms({_num(phi0)}, {_num(phi1)}, {_num(p.get('angle', 0.25))}) {_q(gate.targets)};"
         else:
             yield f"zz({_num(p['angle'])}) {_q(gate.targets)};"
         return

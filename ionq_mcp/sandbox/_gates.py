@@ -134,7 +134,7 @@ def pauli_string_matrix(term: str) -> np.ndarray:
 
 
 def terms_commute(terms: tuple[str, ...] | list[str]) -> bool:
-    """True when every pair of Pauli strings commutes (an even number of positions with different non-I letters)."""
+    """True when all pairs of Pauli strings commute (even count of positions with different non-I letters)."""
     for i, a in enumerate(terms):
         for b in terms[i + 1:]:
             clashes = sum(1 for p, q in zip(a, b) if p != "I" and q != "I" and p != q)

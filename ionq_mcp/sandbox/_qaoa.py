@@ -43,7 +43,7 @@ class MaxcutResult:
 
 def _edges(problem: Mapping[str, Any]) -> tuple[list[Any], list[tuple[int, int, float]]]:
     if not isinstance(problem, Mapping):
-        raise ValueError("the problem must be a NetworkX adjacency_graph object")
+        raise ValueError("the problem must be a NetworkX adjacency_graph object")  # noqa: TRY004
     nodes = problem.get("nodes")
     adjacency = problem.get("adjacency")
     if not isinstance(nodes, list) or not nodes:
@@ -63,7 +63,7 @@ def _edges(problem: Mapping[str, Any]) -> tuple[list[Any], list[tuple[int, int, 
     edges: list[tuple[int, int, float]] = []
     for i, neighbours in enumerate(adjacency):
         if not isinstance(neighbours, list):
-            raise ValueError(f"adjacency[{i}] must be a list of {{\"id\": ...}} objects")
+            raise ValueError(f"adjacency[{i}] must be a list of {{\"id\": ...}} objects")  # noqa: TRY004
         for j, entry in enumerate(neighbours):
             if not isinstance(entry, Mapping) or repr(entry.get("id")) not in index:
                 raise ValueError(f"adjacency[{i}][{j}] must name a node id listed in `nodes`")

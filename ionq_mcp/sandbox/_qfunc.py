@@ -44,8 +44,9 @@ from ionq_mcp.sandbox._simulator import _check_size, _Op, _run_ops, simulate_sta
 __all__ = ["SUPPORTED_ANSATZ", "UnsupportedAnsatz", "hamiltonian_energy", "pauli_expectation"]
 
 SUPPORTED_ANSATZ = ("an OpenQASM 2.0/3.0 program (qelib1.inc/stdgates.inc gates, gate definitions, ctrl/inv/pow "
-                    "modifiers, `input float` parameters) or an IonQ circuit JSON string {\"qubits\", \"gateset\", "
-                    "\"circuit\", optional \"parameters\"} whose numeric fields may name parameters")
+                    "modifiers, `input float` parameters) or an IonQ circuit JSON string "
+                    "{\"qubits\", \"gateset\", \"circuit\", optional \"parameters\"} whose numeric fields "
+                    "may name parameters")
 
 
 class UnsupportedAnsatz(ValueError):
@@ -91,7 +92,7 @@ def _name_of(node: ast.expr) -> str | None:
 
 def _eval(node: ast.expr, env: Mapping[str, float], free: set[str] | None = None) -> float:
     """Evaluate a whitelisted arithmetic expression; with ``free`` given, collect unbound names instead."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return float(node.value)
     name = _name_of(node)
     if name is not None:
@@ -234,13 +235,13 @@ _QREG2 = re.compile(r"^qreg\s+([A-Za-z_]\w*)\s*\[\s*(\d+)\s*\]$")
 _QUBIT3 = re.compile(r"^qubit\s*(?:\[\s*(\d+)\s*\])?\s+([A-Za-z_]\w*)$")
 _INPUT = re.compile(r"^input\s+(?:float|angle|float\s*\[\s*\d+\s*\]|angle\s*\[\s*\d+\s*\])\s+([^\s;]+)$")
 _INPUT_ARRAY = re.compile(r"^input\s+array\s*\[\s*(?:float|angle)(?:\s*\[\s*\d+\s*\])?\s*,\s*(\d+)\s*\]\s+(\S+)$")
-_GATE_DEF = re.compile(r"^gate\s+([A-Za-z_]\w*)\s*(?:\(([^)]*)\))?\s*([^{]*)\{(.*)\}$", re.S)
+_GATE_DEF = re.compile(r"^gate\s+([A-Za-z_]\w*)\s*(?:\(([^)]*)\))?\s*([^{]*)\{(.*)\}$", re.DOTALL)
 _MODIFIER = re.compile(r"^(ctrl|negctrl|inv|pow)\s*(?:\(([^)]*)\))?\s*@\s*")
-_CALL = re.compile(r"^([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*(.*)$", re.S)
+_CALL = re.compile(r"^([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*(.*)$", re.DOTALL)
 
 
 def _strip_comments(text: str) -> str:
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.DOTALL)
     return re.sub(r"//[^\n]*", " ", text)
 
 
@@ -407,7 +408,8 @@ class _QasmProgram:
                     ops = (ops if power >= 0 else _invert(ops)) * int(abs(power))
                 elif len(ops) == 1 and ops[0].matrix is not None:
                     w, v = np.linalg.eig(ops[0].matrix)
-                    ops = [_Op(ops[0].targets, ops[0].controls, (v * w.astype(complex) ** power) @ np.linalg.inv(v))]
+                    root = (v * w.astype(complex) ** power) @ np.linalg.inv(v)
+                    ops = [_Op(ops[0].targets, ops[0].controls, root)]
                 else:
                     raise UnsupportedAnsatz(f"fractional pow @ of a composite gate in {stmt!r}")
         if controls:
@@ -492,12 +494,13 @@ def _pauli_letters(pauli_string: str, n: int) -> dict[int, str]:
         letters = {q: letter for q, letter in enumerate(reversed(s))}
     letters = {q: letter for q, letter in letters.items() if letter != "I"}
     if letters and max(letters) >= n:
-        raise ValueError(f"pauli_string {pauli_string!r} acts on qubit {max(letters)} but the ansatz has {n} qubits")
+        raise ValueError(f"pauli_string {pauli_string!r} acts on qubit {max(letters)} "
+                         f"but the ansatz has {n} qubits")
     return letters
 
 
 def pauli_expectation(psi: np.ndarray, n: int, letters: Mapping[int, str]) -> float:
-    """<psi| P |psi> for the Pauli string ``{qubit: letter}`` on the state ``psi`` (qubit 0 = least significant)."""
+    """<psi| P |psi> for the Pauli string ``{qubit: letter}`` on ``psi`` (qubit 0 = least significant bit)."""
     if not letters:
         return float(np.vdot(psi, psi).real)
     flip = sum(1 << q for q, a in letters.items() if a in "XY")
@@ -517,7 +520,7 @@ def hamiltonian_energy(data: Mapping[str, Any], params: Sequence[float]) -> floa
     Raises :class:`UnsupportedAnsatz` for an ansatz the sandbox cannot read and ``ValueError`` for other bad input.
     """
     if not isinstance(data, Mapping):
-        raise ValueError("hamiltonian-energy data must be an object with `hamiltonian` and `ansatz`")
+        raise ValueError("hamiltonian-energy data needs `hamiltonian` and `ansatz`")  # noqa: TRY004
     for key in ("linear_constraints", "quadratic_constraints"):
         if data.get(key):
             raise ValueError(f"{key} are not supported by the sandbox")
@@ -534,7 +537,7 @@ def hamiltonian_energy(data: Mapping[str, Any], params: Sequence[float]) -> floa
     energy = 0.0
     for i, term in enumerate(terms):
         if not isinstance(term, Mapping) or not isinstance(term.get("pauli_string"), str):
-            raise ValueError(f"hamiltonian[{i}] must have a `pauli_string` string")
+            raise ValueError(f"hamiltonian[{i}] must have a `pauli_string` string")  # noqa: TRY004
         c = term.get("coefficient")
         if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c):
             raise ValueError(f"hamiltonian[{i}].coefficient must be a finite number, got {c!r}")

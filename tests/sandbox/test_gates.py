@@ -172,7 +172,7 @@ def test_wide_commuting_pauliexp_uses_the_term_by_term_path() -> None:
         "qis", n)
     psi = simulate_statevector(circuit)
     # |+>^n is an eigenstate of X...X (+1); Z...Z multiplies by e^{-i t (-1)^parity}
-    parity = np.array([bin(j).count("1") % 2 for j in range(2**n)])
+    parity = np.array([j.bit_count() % 2 for j in range(2**n)])
     expected = np.exp(-1j * t * np.where(parity, -1.0, 1.0)) * np.exp(-1j * t * 0.5) / math.sqrt(2**n)
     np.testing.assert_allclose(psi, expected, atol=1e-10)
 
