@@ -60,8 +60,10 @@ NOISY_SINGLE_PRECISION_QUBITS = 20
 CHUNK = 1 << 22
 #: Largest block of qubits consecutive gates are fused into.
 FUSE_QUBITS = 4
-#: Work budget for noisy runs: distinct trajectories * 2**n * gates stays around this.
+#: Work budget for noisy runs: trajectories * gates * (2**n + _OP_OVERHEAD) stays around this (a few seconds).
 _NOISE_WORK = 1 << 26
+#: Python overhead of one gate in a trajectory (fusion, dispatch), in amplitude updates.
+_OP_OVERHEAD = 1 << 13
 _MIN_TRAJECTORIES = 16
 _MAX_TRAJECTORIES = 4096
 
@@ -484,10 +486,11 @@ def _pauli_ops(qubits: Sequence[int], code: int) -> list[_Op]:
 
 
 def _sample_error_positions(total: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """``count`` distinct integers drawn uniformly from range(total)."""
+    """``count`` distinct integers drawn uniformly from range(total), sorted."""
     have = np.zeros(0, dtype=np.int64)
     while have.size < count:
-        have = np.unique(np.concatenate([have, rng.integers(0, total, size=count - have.size)]))
+        merged = np.sort(np.concatenate([have, rng.integers(0, total, size=count - have.size)]))
+        have = merged[np.r_[True, merged[1:] != merged[:-1]]]  # drop repeats, then top up
     return have
 
 
@@ -509,9 +512,10 @@ def run_noisy(circuit: Circuit, *, shots: int, noise: NoiseModel, rng: np.random
 
     Method: each shot's error pattern is drawn exactly (error positions over the shots x gates grid, then a
     Pauli per error). Shots with no error share the ideal distribution; shots with equal patterns share one
-    simulation. If the distinct patterns exceed the work budget (about ``2**26 / (2**n * gates)``, at least 16),
-    the error shots are spread uniformly over a random sample of that many patterns, so each shot still follows
-    the exact noisy distribution. Deterministic for a given ``rng`` state.
+    simulation. If the error shots or their distinct patterns exceed the work budget (about
+    ``2**26 / ((2**n + 2**13) * gates)`` trajectories, at least 16), the error shots are spread uniformly over the patterns
+    of that many randomly drawn error shots, so each shot still follows the exact noisy distribution (shots
+    become correlated). Deterministic for a given ``rng`` state.
     """
     n = circuit.qubits
     _check_size(n)
@@ -533,34 +537,38 @@ def run_noisy(circuit: Circuit, *, shots: int, noise: NoiseModel, rng: np.random
         positions = _sample_error_positions(total, count, rng)
         shot_ids.append(positions // members.size)
         gate_ids.append(members[positions % members.size])
+    budget = _NOISE_WORK // (((1 << n) + _OP_OVERHEAD) * max(1, len(circuit.gates)))
+    budget = max(_MIN_TRAJECTORIES, min(_MAX_TRAJECTORIES, budget))
     patterns: dict[tuple, int] = {}
     error_shots = 0
     if shot_ids:
         s = np.concatenate(shot_ids)
         g = np.concatenate(gate_ids)
-        widths = np.array([len(gate_qubits[i]) for i in g], dtype=np.int64)
+        widths = np.array([len(q) for q in gate_qubits], dtype=np.int64)[g]
         codes = 1 + (rng.random(g.size) * ((1 << (2 * widths)) - 1)).astype(np.int64)
         order = np.lexsort((g, s))
         s, g, codes = s[order], g[order], codes[order]
-        bounds = np.flatnonzero(np.diff(s)) + 1
-        for gs, cs in zip(np.split(g, bounds), np.split(codes, bounds)):
-            if gs.size:
-                key = tuple(zip(gs.tolist(), cs.tolist()))
-                patterns[key] = patterns.get(key, 0) + 1
-                error_shots += 1
+        starts = np.flatnonzero(np.r_[True, np.diff(s) != 0])  # first error of each error shot
+        ends = np.r_[starts[1:], s.size]
+        error_shots = int(starts.size)
 
-    budget = _NOISE_WORK // ((1 << n) * max(1, len(circuit.gates)))
-    budget = max(_MIN_TRAJECTORIES, min(_MAX_TRAJECTORIES, budget))
-    if len(patterns) > budget:
-        # Representatives drawn shot-weighted (each error shot equally likely), then error shots spread evenly.
-        keys = sorted(patterns)
-        weights = np.array([patterns[k] for k in keys], dtype=np.float64)
-        chosen = rng.choice(len(keys), size=budget, replace=True, p=weights / weights.sum())
-        spread = rng.multinomial(error_shots, np.full(budget, 1 / budget))
-        patterns = {}
-        for i, c in zip(chosen.tolist(), spread.tolist()):
-            if c:
-                patterns[keys[i]] = patterns.get(keys[i], 0) + c
+        def pattern(i: int) -> tuple:
+            return tuple(zip(g[starts[i]:ends[i]].tolist(), codes[starts[i]:ends[i]].tolist()))
+
+        if error_shots <= 4 * budget:
+            for i in range(error_shots):
+                key = pattern(i)
+                patterns[key] = patterns.get(key, 0) + 1
+        if len(patterns) > budget or error_shots > 4 * budget:
+            # Too many distinct patterns: take the patterns of `budget` error shots drawn uniformly, and spread
+            # the error shots evenly over them (each shot's pattern is still an exact draw).
+            chosen = rng.integers(0, error_shots, size=budget)
+            spread = rng.multinomial(error_shots, np.full(budget, 1 / budget))
+            patterns = {}
+            for i, c in zip(chosen.tolist(), spread.tolist()):
+                if c:
+                    key = pattern(i)
+                    patterns[key] = patterns.get(key, 0) + c
 
     outcomes: list[np.ndarray] = []
     clean = shots - error_shots
