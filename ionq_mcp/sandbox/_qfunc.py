@@ -39,7 +39,7 @@ import numpy as np
 
 from ionq_mcp.circuits import parse_circuit
 from ionq_mcp.sandbox import _gates as g
-from ionq_mcp.sandbox._simulator import _check_size, _Op, _run_ops, simulate_statevector
+from ionq_mcp.sandbox._simulator import CHUNK, _check_size, _Op, _run_ops, simulate_statevector
 
 __all__ = ["SUPPORTED_ANSATZ", "UnsupportedAnsatz", "hamiltonian_energy", "pauli_expectation"]
 
@@ -47,6 +47,10 @@ SUPPORTED_ANSATZ = ("an OpenQASM 2.0/3.0 program (qelib1.inc/stdgates.inc gates,
                     "modifiers, `input float` parameters) or an IonQ circuit JSON string "
                     "{\"qubits\", \"gateset\", \"circuit\", optional \"parameters\"} whose numeric fields "
                     "may name parameters")
+
+
+#: Largest exponent of a ``pow(k) @`` modifier.
+MAX_POWER = 1024
 
 
 class UnsupportedAnsatz(ValueError):
@@ -301,6 +305,7 @@ class _QasmProgram:
         self.declared: list[str] = []
         self.defs: dict[str, _GateDef] = {}
         self.calls: list[str] = []
+        self._expanding: set[str] = set()
         for stmt in _statements(_strip_comments(text)):
             self._statement(stmt)
 
@@ -394,6 +399,8 @@ class _QasmProgram:
         for kind, arg in modifiers:
             if kind in ("ctrl", "negctrl"):
                 k = int(_eval(_parse_expr(arg), env)) if arg else 1
+                if k < 1:
+                    raise UnsupportedAnsatz(f"{kind}({arg}) needs at least one control: {stmt!r}")
                 if kind == "negctrl":
                     negated += list(range(n_controls, n_controls + k))
                 n_controls += k
@@ -404,6 +411,8 @@ class _QasmProgram:
                 ops = _invert(ops)
             else:
                 power = _eval(_parse_expr(arg or "1"), env, free)
+                if abs(power) > MAX_POWER:
+                    raise UnsupportedAnsatz(f"pow({arg}) @ exceeds the limit of {MAX_POWER}: {stmt!r}")
                 if float(power).is_integer():
                     ops = (ops if power >= 0 else _invert(ops)) * int(abs(power))
                 elif len(ops) == 1 and ops[0].matrix is not None:
@@ -425,11 +434,17 @@ class _QasmProgram:
             if len(args) != len(d.params) or len(qubits) != len(d.qubits):
                 raise UnsupportedAnsatz(f"`{name}` takes {len(d.params)} parameter(s) and {len(d.qubits)} "
                                         f"qubit(s): {stmt!r}")
+            if name in self._expanding:
+                raise UnsupportedAnsatz(f"gate `{name}` is defined in terms of itself")
             env = dict(zip(d.params, args))
             local = dict(zip(d.qubits, qubits))
             out: list[_Op] = []
-            for inner in d.body:
-                out += self._call(inner, env, local, None if free is None else set())
+            self._expanding.add(name)
+            try:
+                for inner in d.body:
+                    out += self._call(inner, env, local, None if free is None else set())
+            finally:
+                self._expanding.discard(name)
             return out
         if name == "ms":
             if len(args) not in (2, 3) or len(qubits) != 2:
@@ -506,11 +521,13 @@ def pauli_expectation(psi: np.ndarray, n: int, letters: Mapping[int, str]) -> fl
     flip = sum(1 << q for q, a in letters.items() if a in "XY")
     signs = sum(1 << q for q, a in letters.items() if a in "YZ")
     n_y = sum(1 for a in letters.values() if a == "Y")
-    idx = np.arange(1 << n, dtype=np.int64)
-    parity = np.bitwise_count(idx & signs) & 1
-    # P|j> = i^{n_Y} (-1)^{popcount(j & (Y|Z))} |j xor flip>
-    value = (1j**n_y) * np.sum(np.conj(psi[idx ^ flip]) * np.where(parity, -1.0, 1.0) * psi)
-    return float(value.real)
+    # P|j> = i^{n_Y} (-1)^{popcount(j & (Y|Z))} |j xor flip>; summed in chunks to bound temporaries
+    total = 0j
+    for lo in range(0, psi.size, CHUNK):
+        idx = np.arange(lo, min(lo + CHUNK, psi.size), dtype=np.int64)
+        sign = 1.0 - 2.0 * (np.bitwise_count(idx & signs) & 1)
+        total += np.sum(np.conj(psi[idx ^ flip]) * sign * psi[lo:lo + idx.size])
+    return float(((1j**n_y) * total).real)
 
 
 def hamiltonian_energy(data: Mapping[str, Any], params: Sequence[float]) -> float:

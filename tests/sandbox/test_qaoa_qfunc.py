@@ -206,6 +206,9 @@ rx(2*b) q;
     "OPENQASM 3.0;\nqubit[1] q;\nreset q[0];\n",
     "{\"circuit\": 3}",
     "{not json",
+    "OPENQASM 3.0;\ngate loop a { loop a; }\nqubit[1] q;\nloop q[0];\n",
+    "OPENQASM 3.0;\nqubit[1] q;\npow(100000) @ x q[0];\n",
+    "OPENQASM 3.0;\nqubit[2] q;\nctrl(0) @ x q[0], q[1];\n",
 ])
 def test_unsupported_ansatz_says_what_is_supported(ansatz: str) -> None:
     with pytest.raises(UnsupportedAnsatz, match="Supported: an OpenQASM"):
@@ -220,3 +223,10 @@ def test_bad_hamiltonian_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="linear_constraints"):
         hamiltonian_energy({"hamiltonian": [{"pauli_string": "Z", "coefficient": 1}], "ansatz": {"data": BELL_QASM2},
                             "linear_constraints": [{"coeffs": [1], "rhs": 1}]}, [])
+
+
+def test_expectations_on_a_state_larger_than_one_chunk() -> None:
+    # 23-qubit GHZ: X...X flips across the whole index range, so the pairs it couples sit in different chunks
+    n = 23
+    program = "OPENQASM 3.0;\nqubit[23] q;\nh q[0];\n" + "".join(f"cx q[0], q[{i}];\n" for i in range(1, n))
+    assert energy(program, [("X" * n, 1.0), ("Z0 Z22", 0.5), ("Z5", 2.0)]) == pytest.approx(1.5, abs=1e-9)
