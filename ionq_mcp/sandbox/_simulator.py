@@ -8,8 +8,9 @@ Method. The state is kept as one contiguous array viewed as an ``(2,)*n`` tensor
 ``q``). Gates are applied in place by contracting their small matrix onto the target axes of a *view*; a
 controlled gate only touches the view where every control is 1. No ``2**n x 2**n`` matrix is ever built.
 Consecutive gates are fused greedily into dense blocks of up to :data:`FUSE_QUBITS` qubits (gates on disjoint
-qubits keep separate open blocks, so fusion never reorders gates that share a qubit), which cuts the number of
-passes over the state. Large states are processed in sub-blocks of at most :data:`CHUNK` amplitudes so that
+qubits keep separate open blocks, so fusion never reorders gates that share a qubit); a block is applied as one
+matrix only when a cost model says that beats applying its gates one by one (cheap diagonal and X-like gates,
+such as a CNOT chain, stay unfused). Large states are processed in sub-blocks of at most :data:`CHUNK` amplitudes so that
 temporaries stay small: a 29-qubit state runs in complex64 (4 GiB) with well under 1 GiB of scratch.
 
 Noise (:func:`run_noisy`) is shot-based Monte-Carlo: after each gate a uniformly random non-identity Pauli on
