@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from ionq_mcp import _sqlite
 from ionq_mcp._env import parse_bool
 from ionq_mcp.circuits import is_qpu
 
@@ -331,14 +332,7 @@ class Guard:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            path = str(self.ledger_path)
-            if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA busy_timeout = 30000")
-            if path != ":memory:":
-                db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = NORMAL")
+            db = _sqlite.connect(str(self.ledger_path))
             db.executescript(_SCHEMA)
             self._db = db
         return self._db
