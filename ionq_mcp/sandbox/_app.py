@@ -337,9 +337,13 @@ async def get_circuits(request: Request, ctx: Context) -> Response:
     from ionq_mcp.sandbox import _compile
 
     circuit = plan.circuits[0]
-    if lang == "qasm3":
-        return _json(_compile.to_qasm3(circuit))
-    native = {"gateset": "native", "qubits": circuit.qubits, "circuit": _compile.compile_to_native(circuit)}
+    try:
+        if lang == "qasm3":
+            return _json(_compile.to_qasm3(circuit))
+        native = {"gateset": "native", "qubits": circuit.qubits, "circuit": _compile.compile_to_native(circuit)}
+    except ValueError as error:  # e.g. a pauliexp with non-commuting terms, more than 8 controls
+        raise ApiError(422, f"job {row.id} cannot be compiled to {lang}: {error}", keys=["lang"],
+                       source="params") from None
     return _json(json.dumps(native))
 
 

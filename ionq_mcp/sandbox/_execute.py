@@ -30,8 +30,6 @@ PROBABILITY_CUTOFF = 1e-12
 #: At most this many outcomes are kept in an ideal result (a uniform 25-qubit state has 33 million); the most
 #: probable ones are kept and ``output.truncated_results`` says so.
 MAX_RESULT_STATES = 1 << 16
-#: From this size on the ideal simulator uses single precision (a 29-qubit state is 4 GiB in complex64).
-SINGLE_PRECISION_FROM = 27
 
 
 class JobFailure(Exception):
@@ -77,8 +75,8 @@ def _ideal(circuit: circuits.Circuit) -> tuple[dict[str, float], dict[str, Any]]
     """Exact probabilities (and an output note when they had to be truncated)."""
     from ionq_mcp.sandbox import _simulator
 
-    dtype = np.complex64 if circuit.qubits >= SINGLE_PRECISION_FROM else np.complex128
-    probabilities = _simulator.simulate_probabilities(circuit, dtype=dtype)
+    # The engine switches to single precision by itself for the largest circuits (27 qubits and up).
+    probabilities = _simulator.simulate_probabilities(circuit)
     support = int(np.count_nonzero(probabilities > PROBABILITY_CUTOFF))
     if support <= MAX_RESULT_STATES:
         return _simulator.probabilities_to_dict(probabilities, cutoff=PROBABILITY_CUTOFF), {}
