@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import random
 import threading
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -187,9 +189,14 @@ async def _process_then_drop(app: ASGIApp, scope: Scope, receive: Receive, send:
 
 @dataclass(frozen=True)
 class LoggedRequest:
+    """One request: ``path`` is below /v0.4; ``received_at`` is ``time.monotonic()`` on arrival (seconds);
+    ``request_id`` is the ``x-request-id`` the response carried."""
+
     method: str
-    path: str  # below /v0.4
+    path: str
     status: int
+    received_at: float = 0.0
+    request_id: str = ""
 
 
 class RequestLog:
@@ -222,16 +229,22 @@ class RequestLog:
                 await app(scope, receive, send)
                 return
             status = {"code": 0}
+            received_at = time.monotonic()
+            request_id = uuid.uuid4().hex
 
             async def record(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     status["code"] = message["status"]
+                    # Like IonQ's cloud, every response names its request so a report can point at it.
+                    message = {**message, "headers": [*message.get("headers", []),
+                                                      (b"x-request-id", request_id.encode())]}
                 await send(message)
 
             try:
                 await app(scope, receive, record)
             finally:
                 with self._lock:
-                    self._entries.append(LoggedRequest(scope["method"], api_path(scope["path"]), status["code"]))
+                    self._entries.append(LoggedRequest(scope["method"], api_path(scope["path"]), status["code"],
+                                                       received_at, request_id))
 
         return middleware
