@@ -1,19 +1,35 @@
 """MCP server benchmarks: cold start and per-call overhead, ionq-mcp vs FastMCP's ``from_openapi`` (same run).
 
 * **Cold start**: wall time from ``Popen`` to the ``tools/list`` reply over stdio (2025-11-25 handshake:
-  ``initialize``, ``notifications/initialized``, ``tools/list``), median of ``--starts`` runs, the two servers
-  interleaved run by run so machine load hits both alike. Ours: ``python -m ionq_mcp.cli serve --sandbox``
-  (fresh state dir), and the same server started without the CLI dispatcher (``ionq_mcp.cli`` imports every
-  subcommand's module, the sandbox and numpy included, before it parses the command line). Peer: ``FastMCP.from_openapi`` on ``schemas/ionq-quantum-cloud-openapi.yml`` run over
-  stdio by the same interpreter.
+  ``initialize``, ``notifications/initialized``, ``tools/list``), median of ``--starts`` runs, the servers
+  interleaved run by run so machine load hits all alike. Ours: ``python -m ionq_mcp.cli serve --sandbox``
+  (fresh state dir), and the same server started without the CLI dispatcher (``ionq_mcp.server._cli``
+  directly, to show what the dispatcher costs). Peer: ``FastMCP.from_openapi`` on
+  ``schemas/ionq-quantum-cloud-openapi.yml`` run over stdio by the same interpreter.
 * **Per-call overhead** of ``get_backend(simulator)``, with one sandbox served on loopback HTTP by a separate
   ``ionq-mcp sandbox`` process as the common upstream:
-  - ``direct``: :class:`ionq_mcp.client.IonQClient.get_backend` (no MCP at all);
-  - ``ours in-process``: ``mcp.Client(server)`` (2026-07-28 direct dispatch) through our server;
+  - ``direct``: :class:`ionq_mcp.client.IonQClient.get_backend` (no MCP at all; httpx);
+  - ``httpx2 GET``: a bare ``httpx2.AsyncClient.get`` of the same URL, the HTTP client FastMCP's tools use
+    (the floor under the peer's rows, as ``direct`` is under ours);
+  - in-process, the server's own cost without any transport:
+    ``ours in-process`` is ``mcp.Client(server)`` (2026-07-28 direct dispatch, our documented in-process path);
+    ``ours in-process legacy`` is ``mcp.Client(server, mode="legacy")`` (in-memory streams, JSON-RPC framing);
+    ``fastmcp in-process`` is ``fastmcp.Client(server)`` (FastMCP's own idiomatic in-memory client, which
+    speaks the 2025-11-25 era over in-memory streams and parses the result against the output schema);
+    ``fastmcp in-process mcp.Client`` is the SDK's ``mcp.Client`` on FastMCP's low-level server
+    (direct dispatch, the same client and dispatch code as ``ours in-process``);
   - ``ours stdio`` / ``fastmcp stdio``: ``mcp.Client`` over stdio to each server process (2025-11-25 era, the
-    one both speak), the same client code for both.
-  All four run in rotation (one call each per round) so load hits them alike; median and p90 of
-  ``--calls`` rounds after a warm-up; the ratio to ``direct`` is the overhead.
+    one both speak), the same client code for both;
+  - ``ours stdio, lean client`` / ``fastmcp stdio, lean client``: the same servers over stdio driven by a
+    minimal JSON-RPC client (asyncio pipes, one ``json.dumps`` per request, ``readline`` + ``json.loads`` per
+    reply), so the client's own transport cost is mostly taken out and what remains is the server's side
+    of stdio plus the pipe hops;
+  - ``... stdio ping, lean client``: a JSON-RPC ``ping`` through the same lean connections, the floor of one
+    stdio round trip through each server's transport and session with no tool and no upstream request (not
+    a ``get_backend`` call: its ratio to ``direct`` only shows scale).
+  All paths are open at once and run in rotation (one call each per round, the order rotated every round) so
+  load hits them alike; median and p90 of ``--calls`` rounds after a warm-up; the ratio to ``direct`` is the
+  overhead.
 
 Run: ``/work/venv/bin/python bench/bench_server.py [--starts 10] [--calls 300] [--json out.json]``
 Needs ``fastmcp==4.1.2`` for the peer (its rows are skipped with a note when it is missing).
@@ -33,7 +49,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "schemas" / "ionq-quantum-cloud-openapi.yml"
@@ -67,7 +83,7 @@ def _ours_command() -> list[str]:
     return [sys.executable, "-m", "ionq_mcp.cli", "serve", "--sandbox"]
 
 
-#: the same server without ``ionq_mcp.cli``'s dispatcher (which imports every subcommand's module up front)
+#: the same server without ``ionq_mcp.cli``'s dispatcher (shows what the dispatcher adds to start-up)
 OURS_DIRECT = """
 import argparse, sys
 from ionq_mcp.server._cli import add_serve_arguments, run_serve
@@ -203,21 +219,33 @@ async def _per_call(base_url: str, calls: int, warmup: int = 30) -> dict[str, An
         stack.push_async_callback(server.aclose)
         inproc = await stack.enter_async_context(Client(server))
         paths["ours in-process"] = _tool_call(inproc, "get_backend")
+        legacy = await stack.enter_async_context(Client(server, mode="legacy"))
+        paths["ours in-process legacy"] = _tool_call(legacy, "get_backend")
 
         ours = StdioServerParameters(command=sys.executable, args=_ours_command()[1:-1],
                                      env=_clean_env(IONQ_API_URL=base_url, IONQ_MCP_STATE_DIR=state))
         ours_client = await stack.enter_async_context(Client(ours, mode="legacy"))
         paths["ours stdio"] = _tool_call(ours_client, "get_backend")
+        lean = await stack.enter_async_context(
+            LeanStdioClient(_ours_command()[:-1], _clean_env(IONQ_API_URL=base_url, IONQ_MCP_STATE_DIR=state)))
+        paths["ours stdio, lean client"] = lean.tool_call("get_backend")
+        paths["ours stdio ping, lean client"] = lean.ping
 
         if _have_fastmcp():
             peer = StdioServerParameters(command=sys.executable, args=_peer_command()[1:], env=_peer_env(base_url))
             peer_client = await stack.enter_async_context(Client(peer, mode="legacy"))
             names = {t.name for t in (await peer_client.list_tools()).tools}
-            paths["fastmcp stdio"] = _tool_call(peer_client, next(n for n in ("getBackend", "get_backend")
-                                                                  if n in names))
+            peer_tool = next(n for n in ("getBackend", "get_backend") if n in names)
+            paths["fastmcp stdio"] = _tool_call(peer_client, peer_tool)
+            peer_lean = await stack.enter_async_context(LeanStdioClient(_peer_command(), _peer_env(base_url)))
+            paths["fastmcp stdio, lean client"] = peer_lean.tool_call(peer_tool)
+            paths["fastmcp stdio ping, lean client"] = peer_lean.ping
+            await _add_fastmcp_in_process(stack, paths, base_url, peer_tool)
         samples: dict[str, list[float]] = {name: [] for name in paths}
+        order = list(paths.items())
         for round_number in range(warmup + calls):
-            for name, call in paths.items():
+            shift = round_number % len(order)
+            for name, call in order[shift:] + order[:shift]:
                 start = time.perf_counter()
                 await call()
                 if round_number >= warmup:
@@ -227,6 +255,90 @@ async def _per_call(base_url: str, calls: int, warmup: int = 30) -> dict[str, An
     for row in results.values():
         row["x_direct"] = row["median_ms"] / base
     return results
+
+
+class LeanStdioClient:
+    """A minimal MCP client over stdio (2025-11-25 handshake, then one ``tools/call`` at a time): asyncio pipes,
+    no threads, no schema validation, so the per-call time is mostly the server's side of stdio."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self._command, self._env = command, env
+        self._proc: asyncio.subprocess.Process | None = None
+        self._next_id = 0
+
+    async def __aenter__(self) -> Self:
+        self._proc = await asyncio.create_subprocess_exec(
+            *self._command, env=self._env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL, limit=1 << 24)
+        await self.request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                          "clientInfo": {"name": "bench-lean", "version": "0"}})
+        await self._write({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._proc is not None
+        self._proc.kill()
+        await self._proc.wait()
+
+    async def _write(self, message: dict[str, Any]) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps(message).encode() + b"\n")
+        await self._proc.stdin.drain()
+
+    async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        assert self._proc is not None and self._proc.stdout is not None
+        self._next_id += 1
+        await self._write({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params})
+        while True:
+            line = await self._proc.stdout.readline()
+            if not line:
+                raise RuntimeError("server closed stdout")
+            message = json.loads(line)
+            if message.get("id") == self._next_id:
+                if "error" in message:
+                    raise RuntimeError(message["error"])
+                return message["result"]
+
+    async def ping(self) -> None:
+        await self.request("ping", {})
+
+    def tool_call(self, name: str) -> Any:
+        async def call() -> None:
+            result = await self.request("tools/call", {"name": name, "arguments": {"backend": "simulator"}})
+            assert not result.get("isError"), result
+        return call
+
+
+async def _add_fastmcp_in_process(stack: Any, paths: dict[str, Any], base_url: str, tool: str) -> None:
+    """FastMCP's server built in this process on the same spec and sandbox, driven by its own in-memory
+    client and by the SDK's ``mcp.Client`` (direct dispatch, like ``ours in-process``)."""
+    import fastmcp
+    import httpx2
+    import yaml
+    from mcp import Client
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    spec = yaml.load(SPEC.read_text(), Loader=loader)
+    http = await stack.enter_async_context(
+        httpx2.AsyncClient(base_url=base_url, headers={"Authorization": "apiKey " + SANDBOX_KEY}))
+    url = f"{base_url}/backends/simulator"
+
+    async def raw_get() -> None:
+        response = await http.get(url)
+        response.raise_for_status()
+    paths["httpx2 GET"] = raw_get
+
+    peer = fastmcp.FastMCP.from_openapi(openapi_spec=spec, client=http)
+    peer_client = await stack.enter_async_context(fastmcp.Client(peer))
+
+    async def idiomatic() -> None:
+        result = await peer_client.call_tool(tool, {"backend": "simulator"})
+        assert not result.is_error, result.content
+    paths["fastmcp in-process"] = idiomatic
+
+    await stack.enter_async_context(peer._lifespan_manager())
+    sdk_client = await stack.enter_async_context(Client(peer._mcp_server))
+    paths["fastmcp in-process mcp.Client"] = _tool_call(sdk_client, tool)
 
 
 def _tool_call(client: Any, name: str) -> Any:
@@ -259,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         report["per_call"] = asyncio.run(_per_call(base_url, args.calls))
     print(f"get_backend(simulator) against a loopback sandbox ({args.calls} calls):")
     for name, row in report["per_call"].items():
-        print(f"  {name:<16} median {row['median_ms']:.3f} ms  p90 {row['p90_ms']:.3f} ms  "
+        print(f"  {name:<32} median {row['median_ms']:.3f} ms  p90 {row['p90_ms']:.3f} ms  "
               f"{row['x_direct']:.2f}x direct")
     report["load_avg_after"] = os.getloadavg()
     if args.json:
