@@ -22,7 +22,7 @@ from ionq_mcp.client._errors import (
     UncertainOutcomeError,
     UnexpectedResponseError,
 )
-from ionq_mcp.client._http import DEFAULT_BASE_URL, Timeouts
+from ionq_mcp.client._http import DEFAULT_BASE_URL, Timeouts, path_segment_problem
 from ionq_mcp.client._idempotency import IDEMPOTENCY_METADATA_KEY, Lookup
 from ionq_mcp.client._models import (
     TERMINAL_JOB_STATUSES,
@@ -79,6 +79,7 @@ __all__ = [
     "RETRYABLE_STATUSES",
     "parse_retry_after",
     "DEFAULT_BASE_URL",
+    "path_segment_problem",
     "IDEMPOTENCY_METADATA_KEY",
     "Lookup",
     # errors

@@ -46,6 +46,7 @@ __all__ = [
     "Secret",
     "Timeouts",
     "path_segment",
+    "path_segment_problem",
     "resolve_config",
 ]
 
@@ -159,15 +160,27 @@ def resolve_config(
     )
 
 
+def path_segment_problem(value: Any) -> str | None:
+    """What keeps ``value`` from being one URL path segment (None when it can be one).
+
+    The one rule for path arguments: the server checks it before a call (an ``isError`` naming the field) and
+    :func:`path_segment` enforces it here, so a value can never change which endpoint is called.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return f"must be a non-empty string, got {value!r}"
+    if value in (".", "..") or "/" in value or "\\" in value or "?" in value or "#" in value:
+        return f"must be a single identifier without '/', '\\', '?', '#', got {value!r}"
+    return None
+
+
 def path_segment(name: str, value: Any) -> str:
     """``value`` percent-encoded for use as one path segment; refuses values that would change the path.
 
     ``name`` is the argument name used in the error (``job_id``, ``backend``...).
     """
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(f"{name}: must be a non-empty string, got {value!r}")
-    if value in (".", "..") or "/" in value or "\\" in value or "?" in value or "#" in value:
-        raise ConfigurationError(f"{name}: must be a single identifier without '/', '\\', '?', '#', got {value!r}")
+    problem = path_segment_problem(value)
+    if problem is not None:
+        raise ConfigurationError(f"{name}: {problem}")
     return quote(value, safe="")
 
 

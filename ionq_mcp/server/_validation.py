@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 from ionq_mcp.circuits import CircuitError, Problem, parse_job
+from ionq_mcp.client import path_segment_problem
 
 if TYPE_CHECKING:
     from ionq_mcp.catalog import Operation
@@ -285,6 +286,16 @@ def _allowed_names(op: "Operation") -> tuple[list[str], bool]:
     return names, False
 
 
+#: Workflow arguments that the workflow puts into a URL path (their catalog location is "body").
+_WORKFLOW_PATH_ARGUMENTS = frozenset({"job_id"})
+
+
+def _in_path(op: "Operation", argument: Any) -> bool:
+    if op.kind == "workflow":
+        return argument.name in _WORKFLOW_PATH_ARGUMENTS
+    return argument.location == "path"
+
+
 def validate_call(op: "Operation", arguments: Any) -> list[Problem]:
     """Every problem with ``arguments`` for ``op``; an empty list means the call may be sent.
 
@@ -311,6 +322,13 @@ def validate_call(op: "Operation", arguments: Any) -> list[Problem]:
                 continue  # e.g. a root additionalProperties error already reported as an unknown argument
             seen.add(problem.path)
             problems.append(problem)
+    for argument in op.arguments:  # a path argument must stay one segment (the client refuses it otherwise)
+        value = arguments.get(argument.name)
+        if _in_path(op, argument) and isinstance(value, str) and argument.name not in seen:
+            problem = path_segment_problem(value)
+            if problem is not None:
+                seen.add(argument.name)
+                problems.append(Problem(argument.name, problem, "one id as listed by the API, e.g. a job's UUID"))
     if op.validates_job_payload:
         semantic = _semantic_problems(arguments)
         if problems and semantic and semantic[0].path == "":

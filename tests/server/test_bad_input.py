@@ -113,3 +113,17 @@ async def test_the_server_keeps_serving_after_bad_input(server, sandbox, mode):
         good = await client.call_tool("get_backend", {"backend": "simulator"})
     assert bad.is_error and not good.is_error
     assert sandbox.request_log.count() == 1
+
+
+@pytest.mark.parametrize("value", ["a/b", "..", ".", "x?y", "x#y", "a\\b", "", "   "])
+@pytest.mark.parametrize("tool", ["get_job", "get_job_results", "wait_for_job", "get_session"])
+async def test_an_id_that_would_change_the_url_is_invalid_input_not_a_server_fault(server, sandbox, mode, tool,
+                                                                                   value):
+    field = "session_id" if tool == "get_session" else "job_id"
+    async with Client(server, mode=mode) as client:
+        result = await client.call_tool(tool, {field: value})
+    text = result.content[0].text
+    assert result.is_error and "Nothing was sent" in text, text
+    assert [p["path"] for p in result.structured_content["error"]["problems"]] == [field]
+    assert "configuration problem" not in text
+    assert sandbox.request_log.count() == 0
