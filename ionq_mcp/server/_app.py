@@ -99,6 +99,7 @@ class ServerApp(Server[Any]):
         self.catalog = selected
         self.all_operations: dict[str, Operation] = {op.name: op for op in catalog.operations}
         self._handlers: dict[str, _call.Handler] | None = None
+        self._routes: dict[tuple[str | None, str | None], _call.Handler] | None = None
         # a workflow without an implementation cannot be called: do not advertise it
         workflows = _call.workflows_installed()
         exposed = [op for op in selected.operations if op.kind == "http" or workflows]
@@ -128,6 +129,19 @@ class ServerApp(Server[Any]):
         if self._handlers is None:
             self._handlers = _call.load_handlers()
         return self._handlers
+
+    def handler_for(self, op: Operation) -> _call.Handler | None:
+        """The handler of ``op``: by tool name, else the handler of the catalog operation with the same method and
+        path, so a capability file that exposes ``POST /jobs`` (or any guarded endpoint) under another tool name
+        still goes through the spend guard instead of the plain client call."""
+        handlers = self.handlers
+        handler = handlers.get(op.name)
+        if handler is None and op.kind == "http":
+            if self._routes is None:
+                self._routes = {(o.method, o.path): handlers[o.name] for o in self.all_operations.values()
+                                if o.kind == "http" and o.name in handlers}
+            handler = self._routes.get((op.method, op.path))
+        return handler
 
     def _input_schema(self, name: str) -> dict | None:
         op = self.operations.get(name)

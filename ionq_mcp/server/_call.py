@@ -6,7 +6,8 @@ Order (docs/design.md, "Server runtime"):
 2. validate the arguments (:func:`ionq_mcp.server._validation.validate_call`); any problem is an ``isError``
    result naming the field, and **nothing is sent upstream**;
 3. ``WORKFLOW_HANDLERS[op.name]`` (``_workflows.py``), then ``GUARDED_HANDLERS[op.name]`` (``_guarded.py``),
-   then the client's named method ``client.<op.name>(**arguments)``, then the generic
+   then the guarded handler of the catalog operation with the same method and path (a capability file that
+   re-exposes ``POST /jobs`` under another name cannot bypass the spend guard), then the client's named method ``client.<op.name>(**arguments)``, then the generic
    ``client.request(method, path, params=query, json=body)`` for operations the client does not know
    (a new capability file needs no code);
 4. a ``dict``/model/list the handler returns is shaped by :mod:`._results`; a ``CallToolResult`` or
@@ -155,7 +156,7 @@ async def dispatch(app: Any, ctx: ServerRequestContext, params: types.CallToolRe
         call = ToolCall(
             op=op, arguments=arguments, client=client, guard=app.guard, upstream=upstream, request=ctx, params=params
         )
-        handler = app.handlers.get(op.name)
+        handler = app.handler_for(op)
         outcome = await handler(call) if handler is not None else await call_client(call)
     except Exception as exc:  # noqa: BLE001 - every failure becomes an isError result the agent can act on
         return _errors.error_result(op, exc, upstream)

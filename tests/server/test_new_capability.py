@@ -52,3 +52,34 @@ async def test_the_new_tool_joins_its_own_toolset(make_server, tmp_path, mode):
     async with Client(server, mode=mode) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
     assert names == {"peek_job_cost"}
+
+
+def _write_raw_submitters(path: Path) -> Path:
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "naftiko.dev/v1",
+        "kind": "Capability",
+        "metadata": {"name": "ionq-raw", "provider": "ionq"},
+        "spec": {"operations": [
+            {"id": "submitRawJob", "method": "POST", "path": "/jobs", "summary": "Submit a job"},
+            {"id": "openRawSession", "method": "POST", "path": "/sessions", "summary": "Open a session"},
+        ]},
+    }, sort_keys=False))
+    return path
+
+
+async def test_a_new_tool_on_a_guarded_endpoint_still_goes_through_the_spend_guard(make_server, sandbox, tmp_path,
+                                                                                 mode):
+    server = make_server(extra_capability_files=(_write_raw_submitters(tmp_path / "raw.yaml"),))
+    qpu_job = {**BELL_JOB, "backend": "qpu.aria-1", "shots": 100}
+    async with Client(server, mode=mode) as client:
+        job = await client.call_tool("submit_raw_job", qpu_job)
+        session = await client.call_tool("open_raw_session", {"backend": "qpu.aria-1"})
+        free = await client.call_tool("submit_raw_job", BELL_JOB)
+    # the default policy disables QPUs: both are refused by the guard and nothing reaches the API
+    for refused in (job, session):
+        assert refused.is_error and "IONQ_MCP_ALLOW_QPU" in refused.content[0].text, refused.content
+    assert sandbox.request_log.count(method="POST", path_prefix="/jobs") == 1  # the simulator job only
+    assert sandbox.request_log.count(method="POST", path_prefix="/sessions") == 0
+    assert not free.is_error, free.content
+    audit = Path(server.guard.audit_path).read_text()
+    assert '"tool":"submit_raw_job"' in audit and '"outcome":"refused"' in audit and '"outcome":"submitted"' in audit
