@@ -265,15 +265,17 @@ def shape_result(op: Operation, data: Any, upstream: Upstream | None = None) -> 
     if op.name == "whoami" and upstream is not None:
         content = {**content, "upstream": upstream.describe()}
     compact = _dumps(content)
+    if upstream is not None:
+        # A key echoed upstream never leaves. Scrub before the size cap: a cut could split the key in two.
+        redacted = upstream.redact(compact)
+        if redacted != compact:
+            compact, content = redacted, json.loads(redacted)
     capped = cap_size(content, compact=compact)
     if capped is not content:
         content, compact = capped, _dumps(capped)
     text = _summary(op, content)
     if upstream is not None and upstream.is_sandbox:
         text += " [sandbox: simulated, no real hardware]"
-    if upstream is not None and upstream.redact(compact) != compact:  # a key echoed upstream never leaves
-        compact = upstream.redact(compact)
-        content = json.loads(compact)
     if len(compact) <= INLINE_JSON_BYTES:
         text += "\n" + compact
     else:

@@ -78,5 +78,19 @@ def test_secrets_never_reach_the_agent():
     assert key not in repr(upstream) and key not in repr(ServerConfig(api_key=key))
 
 
+def test_a_key_in_an_oversized_result_is_redacted_before_the_cut_can_split_it():
+    key = "my-secret-ionq-key-0123456789"
+    upstream = Upstream(ServerConfig(api_key=key, base_url="https://api.ionq.co/v0.4"))
+    op = CATALOG.get("get_job")
+    before = "x" * (MAX_RESULT_BYTES // 2 + 100)
+    for j in range(1, len(key)):  # the cut keeps the first half of the string: make it land inside the key
+        after = "y" * (len(before) + len(key) - 2 * j)
+        echoed = shape_result(op, {"id": "j1", "note": before + key + after}, upstream)
+        dumped = json.dumps(echoed.structured_content)
+        assert echoed.structured_content["truncated"] is True
+        assert key[: len(key) // 2] not in dumped and key[len(key) // 2:] not in dumped
+        assert key[: len(key) // 2] not in echoed.content[0].text
+
+
 def test_the_remote_sandbox_key_matches_the_sandbox():
     assert SANDBOX_DEFAULT_KEY == DEFAULT_SANDBOX_KEY
