@@ -318,13 +318,16 @@ class Guard:
 
     ``ledger_path`` and ``audit_path`` are files (created with their directories on first use); the ledger
     may be ``":memory:"`` for throwaway use. ``clock`` returns unix seconds (injectable for tests of the
-    rolling window). Thread-safe; several processes may share the same files.
+    rolling window). ``scrub`` (the server's ``Upstream.redact``) removes the secrets the process holds from
+    each audit line: the guard never sees the key, but an agent can still paste it into a job's metadata.
+    Thread-safe; several processes may share the same files.
     """
 
     policy: GuardPolicy
     ledger_path: str | os.PathLike[str]
     audit_path: str | os.PathLike[str]
     clock: Callable[[], float] = time.time
+    scrub: Callable[[str], str] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _db: sqlite3.Connection | None = field(default=None, init=False, repr=False)
 
@@ -525,7 +528,10 @@ class Guard:
         }
         if detail:
             record["detail"] = detail
-        line = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode()
+        text = json.dumps(record, separators=(",", ":"), default=str)
+        if self.scrub is not None:
+            text = self.scrub(text)
+        line = (text + "\n").encode()
         path = Path(self.audit_path)
         if not path.parent.is_dir():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -283,6 +283,19 @@ def test_audit_lines_are_complete_and_redacted(tmp_path):
     assert lines[2]["actual_usd"] == 12.5
 
 
+def test_a_bare_key_under_an_innocent_name_is_scrubbed_from_the_audit_log(tmp_path):
+    secret = "sk-planted-SECRET-1234567890"
+    guard = Guard(GuardPolicy(), tmp_path / "ledger.sqlite3", tmp_path / "audit.jsonl",
+                  scrub=lambda text: text.replace(secret, "***"))
+    guard.audit("create_job", {"backend": QPU, "name": secret, "metadata": {"note": f"my key is {secret}"}},
+                "failed", detail=f"echoed {secret}")
+    text = (tmp_path / "audit.jsonl").read_text()
+    assert secret not in text
+    line = json.loads(text)
+    assert line["arguments"]["metadata"]["note"] == "my key is ***" and line["detail"] == "echoed ***"
+    assert secret not in repr(guard)
+
+
 def test_redaction_summarises_multi_circuit_jobs():
     redacted = redact_arguments({"input": {"gateset": "native", "circuits": [
         {"name": "a", "circuit": [{"gate": "gpi", "phase": 0, "target": 0}]},

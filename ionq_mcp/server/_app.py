@@ -83,7 +83,7 @@ def _build_guard(config: ServerConfig, upstream: Upstream) -> Any:
     policy = config.guard_policy if config.guard_policy is not None else GuardPolicy.from_env()
     state = config.resolved_state_dir()
     prefix = "sandbox-" if upstream.is_sandbox else ""
-    return Guard(policy, state / f"{prefix}ledger.sqlite3", state / f"{prefix}audit.jsonl")
+    return Guard(policy, state / f"{prefix}ledger.sqlite3", state / f"{prefix}audit.jsonl", scrub=upstream.redact)
 
 
 class ServerApp(Server[Any]):
