@@ -137,6 +137,7 @@ async def dispatch(app: Any, ctx: ServerRequestContext, params: types.CallToolRe
     guard, handlers). Never raises for tool-level problems: they come back as ``isError`` results."""
     from ionq_mcp.server._validation import format_problems, validate_call
 
+    upstream = app.upstream
     op = app.operations.get(params.name)
     if op is None:
         known = ", ".join(sorted(app.operations))
@@ -145,12 +146,11 @@ async def dispatch(app: Any, ctx: ServerRequestContext, params: types.CallToolRe
                 f"Tool {params.name!r} is disabled on this server (its --toolsets, --tools or --read-only "
                 f"settings leave it out; the user can change them). Enabled tools: {known}."
             )
-        return _errors.text_error(f"Unknown tool {params.name!r}. Available tools: {known}.")
+        return _errors.text_error(upstream.redact(f"Unknown tool {params.name!r}. Available tools: {known}."))
     arguments = dict(params.arguments or {})
     problems = validate_call(op, arguments)
     if problems:
-        return _errors.validation_error(op, format_problems(op, problems), problems)
-    upstream = app.upstream
+        return _errors.validation_error(op, format_problems(op, problems), problems, upstream)
     try:
         client = await upstream.client()
         call = ToolCall(

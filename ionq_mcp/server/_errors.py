@@ -32,15 +32,18 @@ def text_error(text: str, structured: dict | None = None) -> types.CallToolResul
     )
 
 
-def validation_error(op: Operation, text: str, problems: list[Any]) -> types.CallToolResult:
+def validation_error(op: Operation, text: str, problems: list[Any],
+                     upstream: Upstream | None = None) -> types.CallToolResult:
     """Arguments failed validation: nothing was sent upstream. ``text`` (from ``format_problems``) names each
-    field, what is wrong and what is allowed; the structured content lists the same problems."""
+    field, what is wrong and what is allowed; the structured content lists the same problems. Problems quote
+    the values they are about, so both pass through :meth:`Upstream.redact` (a key pasted into an argument)."""
+    redact = upstream.redact if upstream is not None else (lambda text: text)
     listed = [
-        {"path": getattr(p, "path", ""), "problem": getattr(p, "message", str(p)),
+        {"path": redact(str(getattr(p, "path", ""))), "problem": redact(str(getattr(p, "message", p))),
          "allowed": getattr(p, "allowed", None)}
         for p in problems
     ]
-    return text_error(text, {"error": {"type": "invalid_arguments", "tool": op.name, "problems": listed}})
+    return text_error(redact(text), {"error": {"type": "invalid_arguments", "tool": op.name, "problems": listed}})
 
 
 def _lister(op: Operation) -> str:

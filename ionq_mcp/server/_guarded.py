@@ -151,7 +151,8 @@ def _guard(call: ToolCall) -> Guard:
 
 def invalid_job(call: ToolCall, error: circuits.CircuitError) -> types.CallToolResult:
     """A job payload that breaks IonQ's rules: nothing is sent; each problem names its field."""
-    return _errors.validation_error(call.op, "\n".join(f"- {p}" for p in error.problems), error.problems)
+    return _errors.validation_error(call.op, "\n".join(f"- {p}" for p in error.problems), error.problems,
+                                    call.upstream)
 
 
 def _refused(call: ToolCall, message: str, outcome: str = "refused", **facts: Any) -> types.CallToolResult:
