@@ -127,3 +127,12 @@ async def test_an_id_that_would_change_the_url_is_invalid_input_not_a_server_fau
     assert [p["path"] for p in result.structured_content["error"]["problems"]] == [field]
     assert "configuration problem" not in text
     assert sandbox.request_log.count() == 0
+
+
+async def test_run_circuit_metadata_values_must_be_strings_like_create_job(server, sandbox, mode):
+    async with Client(server, mode=mode) as client:
+        result = await client.call_tool("run_circuit", {**BELL_JOB, "metadata": {"shots_note": 3}})
+    text = result.content[0].text
+    assert result.is_error and "Nothing was sent" in text and "metadata.shots_note" in text, text
+    assert "configuration problem" not in text
+    assert sandbox.request_log.count() == 0
