@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import anyio.to_thread
 import mcp_types as types
 
@@ -189,8 +190,9 @@ def _how_to_lower_cost(guard: Guard) -> str:
 
 
 def _keeps_reservation(exc: BaseException) -> bool:
-    """After this failure the job may exist (and be billed): keep the money reserved (fail closed)."""
-    if type(exc).__name__ == "UncertainOutcomeError":
+    """After this failure the job may exist (and be billed): keep the money reserved (fail closed). A call
+    cancelled while the request was in flight is such a failure."""
+    if type(exc).__name__ == "UncertainOutcomeError" or isinstance(exc, anyio.get_cancelled_exc_class()):
         return True
     return type(exc).__name__ in ("APIConnectionError", "APITimeoutError") and getattr(exc, "request_sent", True)
 
@@ -257,11 +259,13 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
             guard.audit(call.op.name, payload, "uncertain", estimated_usd=estimate.cost_usd,
                         detail=f"{type(exc).__name__}: the job may exist; its estimate stays reserved")
         else:
-            await anyio.to_thread.run_sync(guard.release, reservation)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(guard.release, reservation)
             guard.audit(call.op.name, payload, "failed", estimated_usd=estimate.cost_usd, detail=type(exc).__name__)
         raise
     job_id = str(created.get("id"))
-    await anyio.to_thread.run_sync(guard.commit, reservation, job_id)
+    with anyio.CancelScope(shield=True):  # the job exists: link it to its reservation even if the caller left
+        await anyio.to_thread.run_sync(guard.commit, reservation, job_id)
     guard.audit(call.op.name, payload, "submitted", estimated_usd=estimate.cost_usd, job_id=job_id)
     return Submitted(created, estimate)
 

@@ -290,3 +290,27 @@ async def test_session_above_the_threshold_is_confirmed(tmp_path, action):
         else:
             assert result.is_error and "session was not created" in result.content[0].text
             assert sessions == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_paid_submission_cancelled_in_flight_keeps_its_reservation_and_is_audited(tmp_path, mode):
+    from ionq_mcp.sandbox import FaultRule
+    from tests.server.conftest import BELL_JOB
+
+    policy = GuardPolicy(allow_qpu=True, max_job_cost_usd=50, daily_budget_usd=100, confirm_above_usd=1000)
+    async with server_env(tmp_path, policy=policy) as env, Client(env.server, mode=mode) as client:
+        assert not (await client.call_tool("list_backends", {})).is_error
+        env.sandbox.faults.add(FaultRule(kind="latency", latency_s=2.0, methods=("POST",), path="/jobs"))
+        arguments = {**BELL_JOB, "backend": QPU, "shots": 100}
+        with anyio.move_on_after(0.5) as scope:
+            await client.call_tool("create_job", arguments)
+        assert scope.cancelled_caught  # still waiting on the slowed POST when the caller gave up
+        with anyio.fail_after(10):
+            while not audit_lines(env.audit_path):
+                await anyio.sleep(0.05)
+        lines = audit_lines(env.audit_path)
+        # the POST may have reached IonQ: the money stays reserved (fail closed) and the audit log says why
+        assert [(line["tool"], line["outcome"]) for line in lines] == [("create_job", "uncertain")]
+        assert lines[0]["estimated_usd"] == pytest.approx(BELL_COST)
+        assert env.server.guard.spent_usd() == pytest.approx(BELL_COST)
