@@ -24,7 +24,7 @@ from ionq_mcp.sandbox._costs import estimate, plan_cost
 from ionq_mcp.sandbox._errors import ApiError, bad_request, error_body, not_found, unauthorized
 from ionq_mcp.sandbox._runner import now_iso
 from ionq_mcp.sandbox._store import UNFINISHED
-from ionq_mcp.sandbox._validate import validate_body, validate_job
+from ionq_mcp.sandbox._validate import loads_finite, validate_body, validate_job
 
 if TYPE_CHECKING:
     from ionq_mcp.sandbox import Sandbox
@@ -120,9 +120,11 @@ async def _body(request: Request) -> Any:
     if not raw.strip():
         raise bad_request("a JSON request body is required", "body")
     try:
-        return json.loads(raw)
+        return loads_finite(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise bad_request(f"the request body is not valid JSON: {error}", "body") from None
+    except RecursionError:
+        raise bad_request("the request body nests arrays or objects too deeply to parse", "body") from None
 
 
 # ------------------------------------------------------------------------------------------------ handlers

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
@@ -142,6 +144,39 @@ def _raise(problems: list[tuple[str, str]], source: str = "body") -> None:
 def validate_body(component: str, body: Any) -> None:
     """Raise a 400 naming every offending key when ``body`` breaks the component schema."""
     _raise(schema_problems(component, body))
+
+
+def loads_finite(raw: bytes) -> Any:
+    """Parse a JSON body, refusing NaN, Infinity and numbers too large for a double with a 400 naming their keys.
+
+    Python's parser accepts all three (as ``nan``/``inf``); stored in a job or session they would make every later
+    response that includes it fail to serialise. Raises ``ValueError`` for text that is not JSON at all.
+    """
+    found = False
+
+    def number(text: str) -> float:
+        nonlocal found
+        value = float(text)
+        found = found or not math.isfinite(value)
+        return value
+
+    value = json.loads(raw, parse_float=number, parse_constant=number)
+    if found:  # rare: only now walk the document to name the keys
+        keys = [_dotted(path) or "body" for path in _non_finite(value, ())]
+        raise ApiError(400, f"{', '.join(f'`{k}`' for k in keys)}: must be a finite number (NaN, Infinity and "
+                            f"numbers beyond 1.8e308 are not accepted)", keys=keys, source="body")
+    return value
+
+
+def _non_finite(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, (*path, index))
 
 
 def normalise_job_payload(body: Any) -> dict[str, Any]:

@@ -63,6 +63,40 @@ async def test_malformed_job_body_is_400(client, sandbox, raw):
     assert sandbox.store.count_jobs() == 0
 
 
+NON_FINITE = [
+    # (route, raw JSON with a number Python's parser reads as nan/inf, key named)
+    ("/jobs", b'{"type": "ionq.circuit.v1", "backend": "simulator", "settings": {"compilation": {"opt": NaN}},'
+              b' "input": {"gateset": "qis", "circuit": [{"gate": "h", "target": 0}]}}', "settings.compilation.opt"),
+    ("/jobs", b'{"type": "ionq.circuit.v1", "backend": "simulator", "settings": {"compilation": {"opt": 1e999}},'
+              b' "input": {"gateset": "qis", "circuit": [{"gate": "h", "target": 0}]}}', "settings.compilation.opt"),
+    ("/jobs", b'{"type": "ionq.circuit.v1", "backend": "simulator", "input": {"gateset": "qis", "circuit": '
+              b'[{"gate": "rx", "target": 0, "rotation": -Infinity}]}}', "input.circuit[0].rotation"),
+    ("/sessions", b'{"backend": "qpu.aria-1", "settings": {"cost_limit": {"unit": "usd", "value": Infinity}}}',
+     "settings.cost_limit.value"),
+    ("/sessions", b'{"backend": "qpu.aria-1", "settings": {"cost_limit": {"unit": "usd", "value": NaN}}}',
+     "settings.cost_limit.value"),
+]
+
+
+@pytest.mark.parametrize(("route", "raw", "key"), NON_FINITE, ids=[f"{r}-{k}" for r, _, k in NON_FINITE])
+async def test_non_finite_numbers_are_400_naming_the_key_and_nothing_is_stored(client, sandbox, route, raw, key):
+    # Stored, a NaN would make every later list of jobs or sessions fail to serialise (a 500 for good).
+    response = await client.post(route, content=raw, headers={"Content-Type": "application/json"})
+    assert assert_error(response, 400, key)["validation"]["source"] == "body"
+    assert sandbox.store.count_jobs() == 0
+    listed = await client.get("/jobs")
+    assert listed.status_code == 200 and listed.json()["jobs"] == []
+    sessions = await client.get("/sessions")
+    assert sessions.status_code == 200 and sessions.json()["sessions"] == []
+
+
+@pytest.mark.parametrize("route", ["/jobs", "/sessions"])
+async def test_a_body_nested_too_deeply_to_parse_is_400(client, sandbox, route):
+    raw = b'{"backend": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert_error(await client.post(route, content=raw, headers={"Content-Type": "application/json"}), 400, "body")
+    assert (await client.get("/jobs")).status_code == 200
+
+
 async def test_job_in_an_unknown_session_is_404_naming_session_id(client, sandbox):
     assert_error(await client.post("/jobs", json=circuit_job(session_id="nope")), 404, "session_id")
     assert sandbox.store.count_jobs() == 0
