@@ -224,6 +224,17 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
     gate = guard.check_backend(backend)
     if not gate.allowed:
         return _refused(call, gate.message)
+    session_id = payload.get("session_id")
+    if session_id and not circuits.is_qpu(backend):
+        # A free backend inside a QPU session would skip the estimate and the ledger if the service ran the job
+        # on the session's backend: the job must name the backend it will be billed on.
+        session = to_jsonable(await call.client.get_session(session_id=session_id))
+        session_backend = str(session.get("backend")) if isinstance(session, Mapping) else ""
+        if circuits.is_qpu(session_backend):
+            return _refused(call, (
+                f"Refused: session {session_id} runs on the QPU {session_backend}, but this job names backend "
+                f"{backend!r}. Set backend to {session_backend!r} so the spend guard can estimate and record it, "
+                f"or leave out session_id to run on {backend!r} for free."))
     if not circuits.is_qpu(backend) or payload.get("dry_run"):
         # Free: no estimate, no ledger, no second parse (the runtime validated the payload): the < 2 ms path.
         try:

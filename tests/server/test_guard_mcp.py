@@ -314,3 +314,23 @@ async def test_a_paid_submission_cancelled_in_flight_keeps_its_reservation_and_i
         assert [(line["tool"], line["outcome"]) for line in lines] == [("create_job", "uncertain")]
         assert lines[0]["estimated_usd"] == pytest.approx(BELL_COST)
         assert env.server.guard.spent_usd() == pytest.approx(BELL_COST)
+
+
+@pytest.mark.anyio
+async def test_a_free_backend_cannot_ride_on_a_qpu_session(tmp_path):
+    from tests.server.conftest import BELL_JOB
+
+    policy = GuardPolicy(allow_qpu=True, max_job_cost_usd=50, daily_budget_usd=100, confirm_above_usd=1000)
+    async with server_env(tmp_path, policy=policy) as env, Client(env.server) as client:
+        session = structured(await client.call_tool("create_session", {"backend": QPU}))
+        for tool, extra in (("create_job", {}), ("run_circuit", {"timeout_s": 5})):
+            result = await client.call_tool(tool, {**BELL_JOB, **extra, "session_id": session["id"]})
+            text = result.content[0].text
+            assert result.is_error and QPU in text and "spend guard" in text, text
+            assert result.structured_content["error"]["type"] == "guard_refused"
+        assert env.sandbox.request_log.count(method="POST", path_prefix="/jobs") == 0
+        # a simulator session is no such case: its jobs run for free as before
+        free = structured(await client.call_tool("create_session", {"backend": "simulator"}))
+        ok = await client.call_tool("create_job", {**BELL_JOB, "session_id": free["id"]})
+        assert not ok.is_error, ok.content
+    assert env.server.guard.spent_usd() == 0
