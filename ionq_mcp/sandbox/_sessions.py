@@ -19,6 +19,11 @@ from ionq_mcp.sandbox._errors import ApiError
 from ionq_mcp.sandbox._store import Store
 
 
+#: Largest ``job_count_limit`` / ``duration_limit_min``: the spec types both as int32 (2**31 - 1 minutes is about
+#: 4,000 years, so an expiry date always exists).
+MAX_LIMIT = 2**31 - 1
+
+
 def _iso(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -32,8 +37,9 @@ def check_settings(settings: Any) -> dict[str, Any]:
     settings = dict(settings or {})
     problems: list[tuple[str, str]] = []
     for key in ("job_count_limit", "duration_limit_min"):
-        if key in settings and settings[key] < 1:
-            problems.append((f"settings.{key}", f"`settings.{key}` must be >= 1, got {settings[key]}"))
+        if key in settings and not 1 <= settings[key] <= MAX_LIMIT:
+            problems.append((f"settings.{key}", f"`settings.{key}` must be within 1..{MAX_LIMIT} (an int32), "
+                                                f"got {settings[key]}"))
     cost = settings.get("cost_limit")
     if isinstance(cost, Mapping):
         if cost.get("value", 0) <= 0:

@@ -181,6 +181,11 @@ async def test_bad_bulk_bodies(client, body, key):
     ({"backend": "qpu.nowhere"}, "backend"),
     ({"backend": "qpu.aria-1", "settings": {"job_count_limit": "ten"}}, "settings.job_count_limit"),
     ({"backend": "qpu.aria-1", "settings": {"job_count_limit": 0}}, "settings.job_count_limit"),
+    ({"backend": "qpu.aria-1", "settings": {"job_count_limit": 2**31}}, "settings.job_count_limit"),
+    # an expiry 10**14 minutes away is past year 9999 (was a 500: OverflowError)
+    ({"backend": "qpu.aria-1", "settings": {"duration_limit_min": 10**14}}, "settings.duration_limit_min"),
+    ({"backend": "qpu.aria-1", "settings": {"duration_limit_min": 1e300}}, "settings.duration_limit_min"),
+    ({"backend": "qpu.aria-1", "settings": {"duration_limit_min": 0}}, "settings.duration_limit_min"),
     ({"backend": "qpu.aria-1", "settings": {"cost_limit": {"unit": "usd"}}}, "settings.cost_limit.value"),
     ({"backend": "qpu.aria-1", "settings": {"cost_limit": {"unit": "usd", "value": -5}}},
      "settings.cost_limit.value"),
