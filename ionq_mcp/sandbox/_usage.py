@@ -21,12 +21,15 @@ def buckets(start: dt.date, end: dt.date, modality: str) -> list[tuple[dt.date, 
     out = []
     cursor = start
     while cursor < end:
-        if modality == "daily":
-            nxt = cursor + dt.timedelta(days=1)
-        elif modality == "weekly":
-            nxt = cursor + dt.timedelta(days=7)
-        else:
-            nxt = (cursor.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        try:
+            if modality == "daily":
+                nxt = cursor + dt.timedelta(days=1)
+            elif modality == "weekly":
+                nxt = cursor + dt.timedelta(days=7)
+            else:
+                nxt = (cursor.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        except OverflowError:  # the bucket after 9999-12 would start past the last date there is
+            nxt = end
         out.append((cursor, min(nxt, end)))
         cursor = nxt
     return out

@@ -74,3 +74,18 @@ def test_buckets_cover_the_range_without_overlap():
     assert [s[0].isoformat() for s in buckets(start, end, "monthly")] == [
         "2025-01-30", "2025-02-01", "2025-03-01", "2025-04-01"]
     assert len(buckets(start, end, "daily")) == (end - start).days
+
+
+def test_buckets_reach_the_last_date_there_is():
+    # the bucket after 9999-12 (or 7 days after 9999-12-30) cannot be computed; the last bucket ends at end_date
+    for modality in ("daily", "weekly", "monthly"):
+        spans = buckets(dt.date(9999, 11, 20), dt.date.max, modality)
+        assert spans[0][0] == dt.date(9999, 11, 20) and spans[-1][1] == dt.date.max
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+
+
+@pytest.mark.parametrize("modality", ["weekly", "monthly"])
+async def test_usage_in_year_9999_is_answered(client, modality):
+    body = await _usage(client, group_by="job", modality=modality, start_date="9999-12-01",
+                        end_date="9999-12-31")
+    assert body["job_count"] == 0 and body["usage_data"][-1]["from"] == "9999-12-01"
