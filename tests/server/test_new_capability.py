@@ -13,16 +13,20 @@ from .conftest import BELL_JOB, wait_completed
 pytestmark = pytest.mark.anyio
 
 
-def _write_capability(path: Path) -> Path:
+def _write(path: Path, name: str, operations: list[dict]) -> Path:
     path.write_text(yaml.safe_dump({
         "apiVersion": "naftiko.dev/v1",
         "kind": "Capability",
-        "metadata": {"name": "ionq-quantum-cloud-insights", "provider": "ionq"},
-        "spec": {"operations": [
-            {"id": "peekJobCost", "method": "GET", "path": "/jobs/{UUID}/cost", "summary": "Peek at a job's cost"},
-        ]},
+        "metadata": {"name": name, "provider": "ionq"},
+        "spec": {"operations": operations},
     }, sort_keys=False))
     return path
+
+
+def _write_capability(path: Path) -> Path:
+    return _write(path, "ionq-quantum-cloud-insights", [
+        {"id": "peekJobCost", "method": "GET", "path": "/jobs/{UUID}/cost", "summary": "Peek at a job's cost"},
+    ])
 
 
 async def test_extra_capability_yields_a_new_working_tool(make_server, sandbox, tmp_path, mode):
@@ -55,16 +59,10 @@ async def test_the_new_tool_joins_its_own_toolset(make_server, tmp_path, mode):
 
 
 def _write_raw_submitters(path: Path) -> Path:
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "naftiko.dev/v1",
-        "kind": "Capability",
-        "metadata": {"name": "ionq-raw", "provider": "ionq"},
-        "spec": {"operations": [
-            {"id": "submitRawJob", "method": "POST", "path": "/jobs", "summary": "Submit a job"},
-            {"id": "openRawSession", "method": "POST", "path": "/sessions", "summary": "Open a session"},
-        ]},
-    }, sort_keys=False))
-    return path
+    return _write(path, "ionq-raw", [
+        {"id": "submitRawJob", "method": "POST", "path": "/jobs", "summary": "Submit a job"},
+        {"id": "openRawSession", "method": "POST", "path": "/sessions", "summary": "Open a session"},
+    ])
 
 
 async def test_a_new_tool_on_a_guarded_endpoint_still_goes_through_the_spend_guard(make_server, sandbox, tmp_path,
