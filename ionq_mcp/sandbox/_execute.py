@@ -53,6 +53,8 @@ class Outcome:
 
 def _rng(plan: circuits.JobPlan, default_seed: int | None) -> np.random.Generator:
     seed = plan.noise_seed if plan.noise_seed is not None else default_seed
+    if seed is not None and seed < 0:  # the spec's int32 allows it; numpy takes only seeds >= 0
+        seed %= 1 << 64
     return np.random.default_rng(seed)
 
 

@@ -204,6 +204,17 @@ async def test_noise_seed_reproduces_a_noisy_simulation(client, sandbox):
     assert first["noise"] == {"model": "aria-1", "seed": 42}
 
 
+async def test_a_negative_noise_seed_runs_and_reproduces(client, sandbox):
+    # the spec types noise.seed as int32; a negative seed used to fail the job (numpy takes only seeds >= 0)
+    payload = circuit_job(shots=500, noise={"model": "aria-1", "seed": -42})
+    first = await run(client, sandbox, payload)
+    second = await run(client, sandbox, payload)
+    assert first["status"] == second["status"] == "completed", first["failure"]
+    p1 = (await client.get(f"/jobs/{first['id']}/results/probabilities")).json()
+    assert p1 == (await client.get(f"/jobs/{second['id']}/results/probabilities")).json()
+    assert p1.get("0", 0) + p1.get("3", 0) > 0.9
+
+
 async def test_debiased_qpu_job_has_variants_served_by_the_variant_routes(client, sandbox):
     job = await run(client, sandbox, circuit_job(backend="qpu.forte-1", shots=1000,
                                                  settings={"error_mitigation": {"debiasing": True}}))
