@@ -151,8 +151,11 @@ def _guard(call: ToolCall) -> Guard:
 
 
 def invalid_job(call: ToolCall, error: circuits.CircuitError) -> types.CallToolResult:
-    """A job payload that breaks IonQ's rules: nothing is sent; each problem names its field."""
-    return _errors.validation_error(call.op, "\n".join(f"- {p}" for p in error.problems), error.problems,
+    """A job payload that breaks IonQ's rules: nothing is sent; each problem names its field (the same text as
+    any other invalid call)."""
+    from ionq_mcp.server._validation import format_problems
+
+    return _errors.validation_error(call.op, format_problems(call.op, error.problems), error.problems,
                                     call.upstream)
 
 

@@ -136,3 +136,13 @@ async def test_run_circuit_metadata_values_must_be_strings_like_create_job(serve
     assert result.is_error and "Nothing was sent" in text and "metadata.shots_note" in text, text
     assert "configuration problem" not in text
     assert sandbox.request_log.count() == 0
+
+
+async def test_compare_backends_reports_a_broken_circuit_like_any_invalid_call(server, sandbox, mode):
+    async with Client(server, mode=mode) as client:
+        result = await client.call_tool("compare_backends", {"input": {"qubits": 2, "gateset": "qis",
+                                                                       "circuit": {"gate": "h"}}})
+    text = result.content[0].text
+    assert result.is_error and text.startswith("Invalid arguments for compare_backends") and "Nothing was sent" in text
+    assert any(p["path"].startswith("input.circuit") for p in result.structured_content["error"]["problems"])
+    assert sandbox.request_log.count() == 0
