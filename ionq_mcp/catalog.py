@@ -710,4 +710,26 @@ def load_catalog(capabilities_dir: Path | None = None, openapi_path: Path | None
                 raise CatalogError(f"{file.name}: tool {op.name!r} already defined in {names[op.name]}")
             names[op.name] = file.name
             operations.append(op)
+    _validate_job_fields_as_create_job(operations)
     return Catalog(tuple(operations))
+
+
+#: Job fields a workflow validates with create_job's own (spec) schema.
+_SHARED_JOB_FIELDS = ("backend", "type", "shots", "settings", "noise", "name", "metadata", "session_id")
+
+
+def _validate_job_fields_as_create_job(operations: Sequence[Operation]) -> None:
+    """Workflows that take a job payload ("the same fields as create_job") advertise short schemas to keep the
+    tool list small, but validate those fields with create_job's, so a payload the API would reject (an
+    unknown noise key, say) is refused before anything is sent, exactly as create_job refuses it."""
+    job = next((op for op in operations if op.name == "create_job" and op.kind == "http"), None)
+    if job is None:
+        return
+    spec = job.input_schema.get("properties", {})
+    for op in operations:
+        if op.kind != "workflow" or not op.validates_job_payload:
+            continue
+        properties = op.validation_schema.get("properties", {})
+        for name in _SHARED_JOB_FIELDS:
+            if name in properties and name in spec:
+                properties[name] = copy.deepcopy(spec[name])

@@ -146,3 +146,21 @@ async def test_compare_backends_reports_a_broken_circuit_like_any_invalid_call(s
     assert result.is_error and text.startswith("Invalid arguments for compare_backends") and "Nothing was sent" in text
     assert any(p["path"].startswith("input.circuit") for p in result.structured_content["error"]["problems"])
     assert sandbox.request_log.count() == 0
+
+
+@pytest.mark.parametrize(("tool", "field", "value", "path"), [
+    ("run_circuit", "noise", {"model": "aria-1", "sead": 3}, "noise.sead"),
+    ("run_circuit", "noise", {"seed": 3}, "noise.model"),
+    ("estimate_circuit_cost", "noise", {"model": "aria-9"}, "noise.model"),
+    ("run_circuit", "settings", {"error_mitigation": {"debiasing": "yes"}}, "settings.error_mitigation.debiasing"),
+    ("run_circuit", "shots", 10_000_000, "shots"),
+])
+async def test_job_workflows_check_job_fields_as_create_job_does(server, sandbox, mode, tool, field, value, path):
+    async with Client(server, mode=mode) as client:
+        result = await client.call_tool(tool, {**BELL_JOB, "timeout_s": 5, field: value} if tool == "run_circuit"
+                                        else {**BELL_JOB, field: value})
+        same = await client.call_tool("create_job", {**BELL_JOB, field: value})
+    for refused in (result, same):
+        assert refused.is_error and "Nothing was sent" in refused.content[0].text, refused.content
+        assert path in [p["path"] for p in refused.structured_content["error"]["problems"]]
+    assert sandbox.request_log.count() == 0
