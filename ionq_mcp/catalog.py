@@ -75,7 +75,6 @@ class Operation:
     input_schema: dict[str, Any] = field(repr=False)  # model-visible flat object: path + query + body, inline
     output_schema: dict[str, Any] | None = field(repr=False)  # relaxed; object at the top
     arguments: tuple[Argument, ...] = field(repr=False)
-    body_is_array_wrapped: bool = False   # reserved; bodies are objects in v0.4
     read_only: bool = False
     destructive: bool = False
     idempotent: bool = False
