@@ -192,7 +192,7 @@ async def create_job(request: Request, ctx: Context) -> Response:
     sandbox.store.insert_jobs((j.doc, j.payload, j.extra) for j in jobs)
     top = jobs[0].doc
     if not plan.dry_run:
-        sandbox.runner.submit(top["id"], plan.backend)
+        sandbox.runner.submit(top["id"], plan.backend, plan)
     return _json({"id": top["id"], "status": top["status"], "session_id": top["session_id"]}, 201)
 
 

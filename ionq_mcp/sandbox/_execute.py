@@ -1,6 +1,6 @@
 """Turn one stored job into results: which simulation to run and how to shape its output.
 
-Pure with respect to the store: :func:`execute` takes the job's payload and returns an :class:`Outcome`; the
+Pure with respect to the store: :func:`execute` takes the job's parsed payload and returns an :class:`Outcome`; the
 runner stores it. The physics lives in ``_simulator``, ``_noise``, ``_qaoa`` and ``_qfunc`` (imported lazily).
 
 Result conventions (docs/spec-deviations.md):
@@ -151,13 +151,10 @@ def run_debiased(circuit: circuits.Circuit, plan: circuits.JobPlan, job_id: str,
     return outcome
 
 
-def execute(job_id: str, payload: Mapping[str, Any], child_ids: Sequence[str] = (), *,
+def execute(job_id: str, plan: circuits.JobPlan, child_ids: Sequence[str] = (), *,
             default_seed: int | None = None) -> Outcome:
-    """Run a stored job. Raises :class:`JobFailure` for a job that cannot run (it is marked failed)."""
-    try:
-        plan = circuits.parse_job(payload)
-    except circuits.CircuitError as error:  # validated at submission; only an edited database gets here
-        raise JobFailure("InvalidInput", str(error)) from error
+    """Run a job (its parsed payload). Raises :class:`JobFailure` for a job that cannot run (it is marked
+    failed)."""
     rng = _rng(plan, default_seed)
     if plan.type == circuits.CIRCUIT_JOB:
         circuit = plan.circuits[0]

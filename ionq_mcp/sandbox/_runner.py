@@ -3,8 +3,11 @@
 A dispatcher thread moves jobs through the timeline; simulation runs in a pool of worker threads, never on the
 event loop, so the HTTP API keeps answering while a 25-qubit job runs. With a latency ``L`` for the backend a
 job becomes ``ready`` at once, ``started`` after ``L/2``, and ``completed`` when both its simulation is done and
-``L`` has passed. Every transition is a compare-and-set on the stored status, so a cancel racing a completion
-has exactly one winner. A restart re-queues every job the previous process left unfinished.
+``L`` has passed. A step that is due at once runs without a trip through the dispatcher's heap (``started``
+right after ``ready`` when ``L`` is 0; the worker stores its own results when ``L`` has already passed), so a
+zero-latency job costs one hop to the dispatcher and one to a worker. Every transition is a compare-and-set on
+the stored status, so a cancel racing a completion has exactly one winner. A restart re-queues every job the
+previous process left unfinished.
 """
 
 from __future__ import annotations
@@ -58,10 +61,12 @@ class Runner:
         with self._cond:
             return self._pending
 
-    def submit(self, job_id: str, backend: str) -> None:
+    def submit(self, job_id: str, backend: str, plan: circuits.JobPlan | None = None) -> None:
+        """Run a stored job. ``plan`` is its parsed payload when the caller has it (else it is parsed once, when
+        the job starts running)."""
         with self._cond:
             self._pending += 1
-        self._at(time.monotonic(), lambda: self._to_ready(job_id, backend))
+        self._at(time.monotonic(), lambda: self._to_ready(job_id, backend, plan))
 
     def requeue_unfinished(self) -> int:
         """Put jobs a previous process left unfinished back at ``submitted`` and run them. Returns how many."""
@@ -116,31 +121,36 @@ class Runner:
                 "status", "started_at", "completed_at", "execution_duration_ms", "failure")}, only_if_status=from_status)
         return True
 
-    def _to_ready(self, job_id: str, backend: str) -> None:
+    def _to_ready(self, job_id: str, backend: str, plan: circuits.JobPlan | None) -> None:
         if not self._move(job_id, {"status": "ready"}, ("submitted",)):
             self._done()
             return
         half = self._latency(backend) / 2
-        self._at(time.monotonic() + half, lambda: self._to_started(job_id, backend, half))
+        if half <= 0:
+            self._to_started(job_id, plan, half)
+        else:
+            self._at(time.monotonic() + half, lambda: self._to_started(job_id, plan, half))
 
-    def _to_started(self, job_id: str, backend: str, half: float) -> None:
+    def _to_started(self, job_id: str, plan: circuits.JobPlan | None, half: float) -> None:
         if not self._move(job_id, {"status": "started", "started_at": now_iso()}, ("ready",)):
             self._done()
             return
         not_before = time.monotonic() + half
         try:
-            self._pool.submit(self._run, job_id, not_before)
+            self._pool.submit(self._run, job_id, plan, not_before)
         except RuntimeError:  # pool shut down: the sandbox is closing; the job stays unfinished for a restart
             self._done()
 
-    def _run(self, job_id: str, not_before: float) -> None:
+    def _run(self, job_id: str, plan: circuits.JobPlan | None, not_before: float) -> None:
         began = time.monotonic()
         job = self._store.get_job(job_id)
         if job is None or job.status != "started":
             self._done()
             return
         try:
-            outcome: Outcome | JobFailure = execute(job_id, job.payload, job.doc.get("child_job_ids") or [],
+            if plan is None:  # re-queued after a restart
+                plan = _parse(job.payload)
+            outcome: Outcome | JobFailure = execute(job_id, plan, job.doc.get("child_job_ids") or [],
                                                     default_seed=self._seed)
         except JobFailure as failure:
             outcome = failure
@@ -149,9 +159,17 @@ class Runner:
         except Exception as error:  # noqa: BLE001 - report, do not crash the worker
             outcome = JobFailure("SimulationError", f"simulation failed: {type(error).__name__}: {error}")
         elapsed_ms = int((time.monotonic() - began) * 1000)
-        self._at(max(not_before, time.monotonic()), lambda: self._finish(job_id, outcome, elapsed_ms))
+        if time.monotonic() < not_before:
+            self._at(not_before, lambda: self._finish(job_id, plan, outcome, elapsed_ms))
+            return
+        try:
+            self._finish(job_id, plan, outcome, elapsed_ms)
+        except Exception:  # noqa: BLE001 - as in the dispatcher; quiet when the store closed under a late worker
+            if not self._closed:
+                _log.exception("sandbox job step failed")
 
-    def _finish(self, job_id: str, outcome: Outcome | JobFailure, elapsed_ms: int) -> None:
+    def _finish(self, job_id: str, plan: circuits.JobPlan | None, outcome: Outcome | JobFailure,
+                elapsed_ms: int) -> None:
         try:
             job = self._store.get_job(job_id)
             if job is None or job.status != "started":
@@ -169,7 +187,7 @@ class Runner:
                 if child_id in outcome.children_output:
                     changes["output"] = outcome.children_output[child_id]
                 self._store.update_job(child_id, changes, only_if_status=("started",))
-            plan = circuits.parse_job(job.payload)
+            assert plan is not None  # only a failure comes without a plan
             stats = dict(job.doc.get("stats") or {})
             billed_us = stats.get("predicted_quantum_compute_time_us", 0) if circuits.is_qpu(plan.backend) else 0
             stats["billed_quantum_compute_time_us"] = billed_us
@@ -184,6 +202,13 @@ class Runner:
                     self._store.delete_results(owner)
         finally:
             self._done()
+
+
+def _parse(payload: dict[str, Any]) -> circuits.JobPlan:
+    try:
+        return circuits.parse_job(payload)
+    except circuits.CircuitError as error:  # validated at submission; only an edited database gets here
+        raise JobFailure("InvalidInput", str(error)) from error
 
 
 def _result_links(job_id: str) -> dict[str, Any]:

@@ -48,6 +48,27 @@ async def test_cancel_while_started_discards_the_result(client, sandbox):
     assert job["status"] == "canceled" and job["results"] is None
 
 
+async def test_cancel_while_a_zero_latency_simulation_runs_discards_the_result(client, sandbox):
+    # the simulator has no latency: its worker stores the outcome itself, and must lose to the cancel
+    chain = [{"gate": "cnot", "control": q, "target": q + 1} for q in range(21)]
+    job_id = await submit(client, circuit_job([{"gate": "h", "target": 0}, *(chain + chain[::-1]) * 3], qubits=22))
+    await _watch(client, job_id, {"started", "completed"})
+    assert (await client.put(f"/jobs/{job_id}/status/cancel")).status_code == 200
+    await sandbox.wait_idle()
+    job = (await client.get(f"/jobs/{job_id}")).json()
+    assert job["status"] == "canceled" and job["results"] is None
+    assert sandbox.store.get_result(job_id, "probabilities") is None
+    assert_error(await client.get(f"/jobs/{job_id}/results/probabilities"), 404, "UUID")
+
+
+async def test_wait_idle_gives_up_after_its_timeout(client, sandbox):
+    sandbox.config.qpu_latency_s = 30.0
+    job_id = await submit(client, circuit_job(backend="qpu.aria-1"))
+    with pytest.raises(TimeoutError, match="1 sandbox job"):
+        await sandbox.wait_idle(timeout=0.05)
+    assert (await client.put(f"/jobs/{job_id}/status/cancel")).status_code == 200
+
+
 async def test_delete_an_unfinished_job(client, sandbox):
     sandbox.config.qpu_latency_s = 2.0
     job_id = await submit(client, circuit_job(backend="qpu.aria-1"))
