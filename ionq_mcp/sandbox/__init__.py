@@ -88,10 +88,19 @@ class Sandbox:
     async def wait_idle(self, timeout: float = 30) -> None:
         """Wait until no job is queued or running; ``TimeoutError`` after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
+        loop = asyncio.get_running_loop()
         while self.runner.pending:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.runner.pending} sandbox job(s) still running after {timeout}s")
-            await asyncio.sleep(0.01)
+            idle = asyncio.Event()
+
+            def wake(event: asyncio.Event = idle) -> None:
+                with contextlib.suppress(RuntimeError):  # the loop closed while a job was still running
+                    loop.call_soon_threadsafe(event.set)
+
+            self.runner.call_when_idle(wake)
+            try:
+                await asyncio.wait_for(idle.wait(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise TimeoutError(f"{self.runner.pending} sandbox job(s) still running after {timeout}s") from None
 
     @contextlib.asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:

@@ -49,6 +49,7 @@ class Runner:
         self._counter = itertools.count()
         self._cond = threading.Condition()
         self._pending = 0
+        self._on_idle: list[Callable[[], None]] = []
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="sandbox-dispatch", daemon=True)
         self._thread.start()
@@ -67,6 +68,15 @@ class Runner:
         with self._cond:
             self._pending += 1
         self._at(time.monotonic(), lambda: self._to_ready(job_id, backend, plan))
+
+    def call_when_idle(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once no job is pending: at once if none is, else from the thread that settles the
+        last one (so it must be quick and thread-safe, e.g. ``loop.call_soon_threadsafe``)."""
+        with self._cond:
+            if self._pending:
+                self._on_idle.append(callback)
+                return
+        callback()
 
     def requeue_unfinished(self) -> int:
         """Put jobs a previous process left unfinished back at ``submitted`` and run them. Returns how many."""
@@ -111,6 +121,9 @@ class Runner:
         with self._cond:
             self._pending -= 1
             self._cond.notify_all()
+            idle, self._on_idle = (self._on_idle, []) if not self._pending else ([], self._on_idle)
+        for callback in idle:
+            callback()
 
     def _move(self, job_id: str, changes: dict[str, Any], from_status: tuple[str, ...], **extra: Any) -> bool:
         doc = self._store.update_job(job_id, changes, only_if_status=from_status, **extra)

@@ -226,3 +226,15 @@ async def test_debiased_multi_circuit_children_carry_their_variants(client, sand
         own = (await client.get(f"/jobs/{child_id}/results/probabilities")).json()
         combined = (await client.get(f"/jobs/{parent['id']}/results/probabilities")).json()
         assert combined[child_id] == own  # the parent shows each child's aggregate, not one variant
+
+
+async def test_call_when_idle_fires_once_the_last_job_settles(client, sandbox):
+    calls: list[str] = []
+    sandbox.runner.call_when_idle(lambda: calls.append("idle now"))
+    assert calls == ["idle now"]  # nothing pending: called at once
+    sandbox.config.qpu_latency_s = 0.3
+    await submit(client, circuit_job(backend="qpu.aria-1"))
+    sandbox.runner.call_when_idle(lambda: calls.append("after the job"))
+    assert calls == ["idle now"]
+    await sandbox.wait_idle()
+    assert calls == ["idle now", "after the job"] and sandbox.runner.pending == 0
