@@ -256,8 +256,12 @@ def _summary(op: Operation, content: dict[str, Any]) -> str:
     return f"{op.name}: " + (", ".join(scalars) if scalars else "done") + "."
 
 
-def shape_result(op: Operation, data: Any, upstream: Upstream | None = None) -> types.CallToolResult:
-    """A JSON value returned for ``op`` as a successful ``CallToolResult`` (see the module contract)."""
+def shape_result(op: Operation, data: Any, upstream: Upstream | None = None, *,
+                 summary: str | None = None) -> types.CallToolResult:
+    """A JSON value returned for ``op`` as a successful ``CallToolResult`` (see the module contract).
+
+    ``summary`` replaces the generic one-line summary (workflows write their own; it may span lines, and the
+    sandbox note goes at the end of its first line)."""
     if is_distribution_op(op) and _is_distribution_data(data):
         content = shape_distribution(data, key=_distribution_key(op))
     else:
@@ -273,9 +277,10 @@ def shape_result(op: Operation, data: Any, upstream: Upstream | None = None) -> 
     capped = cap_size(content, compact=compact)
     if capped is not content:
         content, compact = capped, _dumps(capped)
-    text = _summary(op, content)
+    first, newline, more = (_summary(op, content) if summary is None else summary).partition("\n")
     if upstream is not None and upstream.is_sandbox:
-        text += " [sandbox: simulated, no real hardware]"
+        first += " [sandbox: simulated, no real hardware]"
+    text = first + newline + more
     if len(compact) <= INLINE_JSON_BYTES:
         text += "\n" + compact
     else:

@@ -409,16 +409,7 @@ def _with_summary(handler: Handler) -> Handler:
         data = await handler(call)
         if not isinstance(data, dict):
             return data
-        result = _results.shape_result(call.op, data, call.upstream)
-        text = result.content[0].text if result.content and isinstance(result.content[0], types.TextContent) else ""
-        _, _, rest = text.partition("\n")
-        first, newline, more = str(data.get("summary", "")).partition("\n")
-        if getattr(call.upstream, "is_sandbox", False):
-            first += " [sandbox: simulated, no real hardware]"
-        head = first + newline + more
-        redact = getattr(call.upstream, "redact", lambda t: t)
-        result.content = [types.TextContent(type="text", text=redact(head + ("\n" + rest if rest else "")))]
-        return result
+        return _results.shape_result(call.op, data, call.upstream, summary=str(data.get("summary", "")))
 
     wrapped.__name__ = handler.__name__
     return wrapped
