@@ -32,7 +32,7 @@ import yaml
 from . import _catalog_text as text
 from . import _paths
 
-__all__ = ["Argument", "Operation", "Catalog", "CatalogError", "load_catalog", "snake_case"]
+__all__ = ["Argument", "Catalog", "CatalogError", "Operation", "load_catalog", "snake_case"]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -169,7 +169,7 @@ class Catalog:
         return list(dict.fromkeys(op.capability for op in self.operations))
 
     def select(self, *, toolsets: Iterable[str] | None = None, tools: Iterable[str] | None = None,
-               read_only: bool = False) -> "Catalog":
+               read_only: bool = False) -> Catalog:
         """A sub-catalog. Unknown toolset or tool names raise ``KeyError`` listing the known ones."""
         ops = self.operations
         if toolsets is not None:
@@ -669,7 +669,7 @@ def _toolset(document: Mapping[str, Any]) -> str:
     if metadata.get("toolset"):
         return str(metadata["toolset"])
     name = str(metadata.get("name") or "")
-    return name[len(_TOOLSET_PREFIX):] if name.startswith(_TOOLSET_PREFIX) else name
+    return name.removeprefix(_TOOLSET_PREFIX)
 
 
 def _load_yaml(path: Path) -> Any:

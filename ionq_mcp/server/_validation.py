@@ -32,7 +32,7 @@ from ionq_mcp.client import path_segment_problem
 if TYPE_CHECKING:
     from ionq_mcp.catalog import Operation
 
-__all__ = ["validate_call", "format_problems", "Problem"]
+__all__ = ["Problem", "format_problems", "validate_call"]
 
 _MAX_LISTED = 20
 _UNION = "x-union"
@@ -166,10 +166,10 @@ def _body(validator: Any, body: Any, instance: Any, schema: Any) -> Iterator[Val
 
 
 _Validator = validators.extend(Draft202012Validator, {_UNION: _union, _BODY: _body})
-_compiled: "weakref.WeakKeyDictionary[Operation, Any]" = weakref.WeakKeyDictionary()
+_compiled: weakref.WeakKeyDictionary[Operation, Any] = weakref.WeakKeyDictionary()
 
 
-def _validator_for(op: "Operation") -> Any:
+def _validator_for(op: Operation) -> Any:
     validator = _compiled.get(op)
     if validator is None:
         schema = _compile(op.validation_schema or op.input_schema,
@@ -277,7 +277,7 @@ def _to_problems(error: ValidationError) -> list[Problem]:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _allowed_names(op: "Operation") -> tuple[list[str], bool]:
+def _allowed_names(op: Operation) -> tuple[list[str], bool]:
     """(argument names, whether other names are accepted)."""
     names = [a.name for a in op.arguments]
     if op.kind == "workflow":
@@ -290,13 +290,13 @@ def _allowed_names(op: "Operation") -> tuple[list[str], bool]:
 _WORKFLOW_PATH_ARGUMENTS = frozenset({"job_id"})
 
 
-def _in_path(op: "Operation", argument: Any) -> bool:
+def _in_path(op: Operation, argument: Any) -> bool:
     if op.kind == "workflow":
         return argument.name in _WORKFLOW_PATH_ARGUMENTS
     return argument.location == "path"
 
 
-def validate_call(op: "Operation", arguments: Any) -> list[Problem]:
+def validate_call(op: Operation, arguments: Any) -> list[Problem]:
     """Every problem with ``arguments`` for ``op``; an empty list means the call may be sent.
 
     Never raises for bad input: a non-object, unknown names, schema and semantic violations all become
@@ -351,7 +351,7 @@ def _semantic_problems(arguments: Mapping[str, Any]) -> list[Problem]:
     return []
 
 
-def format_problems(op: "Operation", problems: Sequence[Problem]) -> str:
+def format_problems(op: Operation, problems: Sequence[Problem]) -> str:
     """The agent-facing text of an invalid call: one line per problem, then how to proceed."""
     count = len(problems)
     head = (f"Invalid arguments for {op.name}: {count} problem{'s' if count != 1 else ''}. "
