@@ -185,8 +185,7 @@ async def create_job(request: Request, ctx: Context) -> Response:
             raise not_found("session", "session_id", session_id, source="body")
         cost = plan_cost(sandbox.config.rates, plan)
         _sessions.admit(sandbox.store, session, plan, cost)
-    jobs = _jobs.build(ctx.me, plan, payload, sandbox.config.rates, submitted_at=now_iso(),
-                       latency_s=sandbox.config.latency(plan.backend))
+    jobs = _jobs.build(ctx.me, plan, payload, submitted_at=now_iso(), latency_s=sandbox.config.latency(plan.backend))
     if session_id is not None and not plan.dry_run:
         jobs[0].extra["cost"] = cost  # reserved against the session's cost limit until the job settles
     sandbox.store.insert_jobs((j.doc, j.payload, j.extra) for j in jobs)
@@ -267,7 +266,7 @@ async def delete_job(request: Request, ctx: Context) -> Response:
 
 async def get_job_cost(request: Request, ctx: Context) -> Response:
     row = _job(request, ctx)
-    return _json(_jobs.cost_view(row.doc, row.payload, row.cost, ctx.sandbox.config.rates))
+    return _json(_jobs.cost_view(row.doc, row.cost, ctx.sandbox.config.rates))
 
 
 def _cancel(ctx: Context, row: Any) -> bool:

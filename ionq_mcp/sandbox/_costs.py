@@ -11,6 +11,7 @@ docs/spec-deviations.md). The simulator is free. Every rate is configurable thro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,15 @@ def job_stats(plan: circuits.JobPlan) -> dict[str, Any]:
 def plan_cost(rates: RateTable, plan: circuits.JobPlan) -> float:
     one_q, two_q = plan.gate_counts()
     return rates.cost(plan.backend, one_q=one_q, two_q=two_q, shots=plan.shots, error_mitigation=plan.debiasing)
+
+
+def stored_cost(rates: RateTable, doc: Mapping[str, Any]) -> float:
+    """:func:`plan_cost` of a stored job, read from its document (``stats.gate_counts`` were counted from the
+    plan at submission), so a cost lookup does not parse a circuit of thousands of gates again."""
+    counts = doc["stats"]["gate_counts"]
+    mitigation = (doc.get("settings") or {}).get("error_mitigation") or {}
+    return rates.cost(doc["backend"], one_q=counts["1q"], two_q=counts["2q"], shots=doc["shots"],
+                      error_mitigation=bool(mitigation.get("debiasing")))
 
 
 def estimate(rates: RateTable, *, backend: str, job_type: str, qubits: int, shots: int, one_q: int, two_q: int,

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ionq_mcp import circuits
 from ionq_mcp.sandbox._config import ApiKey
-from ionq_mcp.sandbox._costs import RateTable, compute_time_us, job_stats, plan_cost
+from ionq_mcp.sandbox._costs import RateTable, job_stats, stored_cost
 
 _COMPILATION_KEYS = ("precision", "opt", "gate_basis", "service_version")
 
@@ -75,7 +75,7 @@ def _base(job_id: str, key: ApiKey, plan: circuits.JobPlan, payload: Mapping[str
     return doc
 
 
-def build(key: ApiKey, plan: circuits.JobPlan, payload: dict[str, Any], rates: RateTable, *, submitted_at: str,
+def build(key: ApiKey, plan: circuits.JobPlan, payload: dict[str, Any], *, submitted_at: str,
           latency_s: float) -> list[NewJob]:
     """The documents to store for one accepted payload: the job, then one child per circuit of a multi-circuit
     job. A dry run is complete at once with no results."""
@@ -91,7 +91,8 @@ def build(key: ApiKey, plan: circuits.JobPlan, payload: dict[str, Any], rates: R
             child_payload = {k: v for k, v in payload.items() if k not in ("input", "type", "name", "session_id")}
             child_payload["type"] = circuits.CIRCUIT_JOB
             child_payload["input"] = _circuit_input(payload, circuit, len(children))
-            child_plan = circuits.parse_job(child_payload)
+            # the child's plan is the parent's narrowed to one circuit: nothing to parse again
+            child_plan = replace(plan, type=circuits.CIRCUIT_JOB, circuits=(circuit,), payload=child_payload)
             child_stats = job_stats(child_plan)
             child = _base(str(uuid.uuid4()), key, child_plan, child_payload, submitted_at=submitted_at,
                           latency_s=latency_s, stats=child_stats, job_type=circuits.CIRCUIT_JOB, name=circuit.name,
@@ -115,14 +116,13 @@ def list_view(doc: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k != "child_job_ids"}
 
 
-def cost_view(doc: Mapping[str, Any], payload: Mapping[str, Any], billed: float, rates: RateTable) -> dict[str, Any]:
+def cost_view(doc: Mapping[str, Any], billed: float, rates: RateTable) -> dict[str, Any]:
     """``GetJobCostResponse``: the estimate always; the billed ``cost`` once the job reached a final status."""
-    plan = circuits.parse_job(payload)
     body: dict[str, Any] = {"dry_run": bool(doc.get("dry_run")),
-                            "estimated_cost": {"value": plan_cost(rates, plan), "unit": rates.unit}}
+                            "estimated_cost": {"value": stored_cost(rates, doc), "unit": rates.unit}}
     if doc["status"] in ("completed", "failed", "canceled"):
         body["cost"] = {"value": 0.0 if doc.get("dry_run") else billed, "unit": rates.unit}
     return body
 
 
-__all__ = ["NewJob", "build", "compute_time_us", "cost_view", "list_view"]
+__all__ = ["NewJob", "build", "cost_view", "list_view"]

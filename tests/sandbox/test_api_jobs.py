@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ionq_mcp.sandbox._validate import validator
-from tests.sandbox._service import KEY_A, assert_error, circuit_job, run, submit
+from tests.sandbox._service import BELL, KEY_A, assert_error, circuit_job, run, submit
 
 pytestmark = pytest.mark.anyio
 
@@ -244,3 +244,22 @@ async def test_debiased_qpu_job_has_variants_served_by_the_variant_routes(client
 async def test_unknown_variant_is_404(client, sandbox):
     job = await run(client, sandbox, circuit_job())
     assert_error(await client.get(f"/jobs/{job['id']}/variants/nope/results/histogram"), 404, "variantId")
+
+
+async def test_estimated_cost_of_debiased_and_multi_circuit_jobs(client, sandbox):
+    # NOTES.md: m = 97.50 with error mitigation on Aria; a multi-circuit job bills every circuit's gates
+    debiased = await submit(client, circuit_job(backend="qpu.aria-1", shots=1000, dry_run=True,
+                                                settings={"error_mitigation": {"debiasing": True}}))
+    body = (await client.get(f"/jobs/{debiased}/cost")).json()
+    assert body["estimated_cost"]["value"] == pytest.approx(97.50 + 0.000220 * 1000 + 0.000975 * 1000)
+    ghz3 = [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1},
+            {"gate": "cnot", "control": 1, "target": 2}]
+    multi = await submit(client, {"type": "ionq.multi-circuit.v1", "backend": "qpu.aria-1", "shots": 100,
+                                  "dry_run": True, "input": {"gateset": "qis", "qubits": 3, "circuits": [
+                                      {"circuit": BELL}, {"circuit": ghz3}]}})
+    body = (await client.get(f"/jobs/{multi}/cost")).json()
+    assert body["estimated_cost"]["value"] == pytest.approx(12.4166 + 0.000220 * 2 * 100 + 0.000975 * 3 * 100)
+    children = (await client.get(f"/jobs/{multi}")).json()["child_job_ids"]
+    child_costs = [(await client.get(f"/jobs/{c}/cost")).json()["estimated_cost"]["value"] for c in children]
+    assert child_costs == pytest.approx([12.4166 + 0.000220 * 100 + 0.000975 * 100,
+                                         12.4166 + 0.000220 * 100 + 0.000975 * 2 * 100])
