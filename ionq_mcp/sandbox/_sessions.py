@@ -18,7 +18,6 @@ from ionq_mcp.sandbox._config import ApiKey
 from ionq_mcp.sandbox._errors import ApiError
 from ionq_mcp.sandbox._store import Store
 
-
 #: Largest ``job_count_limit`` / ``duration_limit_min``: the spec types both as int32 (2**31 - 1 minutes is about
 #: 4,000 years, so an expiry date always exists).
 MAX_LIMIT = 2**31 - 1
@@ -38,8 +37,8 @@ def check_settings(settings: Any) -> dict[str, Any]:
     problems: list[tuple[str, str]] = []
     for key in ("job_count_limit", "duration_limit_min"):
         if key in settings and not 1 <= settings[key] <= MAX_LIMIT:
-            problems.append((f"settings.{key}", f"`settings.{key}` must be within 1..{MAX_LIMIT} (an int32), "
-                                                f"got {settings[key]}"))
+            allowed = f"1..{MAX_LIMIT} (an int32)"
+            problems.append((f"settings.{key}", f"`settings.{key}` must be within {allowed}, got {settings[key]}"))
     cost = settings.get("cost_limit")
     if isinstance(cost, Mapping):
         if cost.get("value", 0) <= 0:

@@ -63,14 +63,14 @@ async def test_malformed_job_body_is_400(client, sandbox, raw):
     assert sandbox.store.count_jobs() == 0
 
 
+_BELL_WITH_SETTINGS = (b'{"type": "ionq.circuit.v1", "backend": "simulator", "settings": %s, '
+                       b'"input": {"gateset": "qis", "circuit": [{"gate": "h", "target": 0}]}}')
 NON_FINITE = [
     # (route, raw JSON with a number Python's parser reads as nan/inf, key named)
-    ("/jobs", b'{"type": "ionq.circuit.v1", "backend": "simulator", "settings": {"compilation": {"opt": NaN}},'
-              b' "input": {"gateset": "qis", "circuit": [{"gate": "h", "target": 0}]}}', "settings.compilation.opt"),
-    ("/jobs", b'{"type": "ionq.circuit.v1", "backend": "simulator", "settings": {"compilation": {"opt": 1e999}},'
-              b' "input": {"gateset": "qis", "circuit": [{"gate": "h", "target": 0}]}}', "settings.compilation.opt"),
-    ("/jobs", b'{"type": "ionq.circuit.v1", "backend": "simulator", "input": {"gateset": "qis", "circuit": '
-              b'[{"gate": "rx", "target": 0, "rotation": -Infinity}]}}', "input.circuit[0].rotation"),
+    ("/jobs", _BELL_WITH_SETTINGS % b'{"compilation": {"opt": NaN}}', "settings.compilation.opt"),
+    ("/jobs", _BELL_WITH_SETTINGS % b'{"compilation": {"opt": 1e999}}', "settings.compilation.opt"),
+    ("/jobs", (b'{"type": "ionq.circuit.v1", "backend": "simulator", "input": {"circuit": [{"gate": "rx", '
+               b'"target": 0, "rotation": -Infinity}]}}'), "input.circuit[0].rotation"),
     ("/sessions", b'{"backend": "qpu.aria-1", "settings": {"cost_limit": {"unit": "usd", "value": Infinity}}}',
      "settings.cost_limit.value"),
     ("/sessions", b'{"backend": "qpu.aria-1", "settings": {"cost_limit": {"unit": "usd", "value": NaN}}}',
