@@ -714,7 +714,7 @@ def load_catalog(capabilities_dir: Path | None = None, openapi_path: Path | None
 
 
 #: Job fields a workflow validates with create_job's own (spec) schema.
-_SHARED_JOB_FIELDS = ("backend", "type", "shots", "settings", "noise", "name", "metadata", "session_id")
+_SHARED_JOB_FIELDS = ("backend", "type", "shots", "input", "settings", "noise", "name", "metadata", "session_id")
 
 
 def _validate_job_fields_as_create_job(operations: Sequence[Operation]) -> None:

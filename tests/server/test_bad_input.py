@@ -164,3 +164,12 @@ async def test_job_workflows_check_job_fields_as_create_job_does(server, sandbox
         assert refused.is_error and "Nothing was sent" in refused.content[0].text, refused.content
         assert path in [p["path"] for p in refused.structured_content["error"]["problems"]]
     assert sandbox.request_log.count() == 0
+
+
+async def test_run_circuit_checks_the_input_object_as_create_job_does(server, sandbox, mode):
+    arguments = {**BELL_JOB, "input": {**BELL_JOB["input"], "qubits": None}, "timeout_s": 5}
+    async with Client(server, mode=mode) as client:
+        result = await client.call_tool("run_circuit", arguments)
+    assert result.is_error and "Nothing was sent" in result.content[0].text, result.content
+    assert "input.qubits" in [p["path"] for p in result.structured_content["error"]["problems"]]
+    assert sandbox.request_log.count() == 0
