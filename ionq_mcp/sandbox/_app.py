@@ -105,12 +105,17 @@ def _query_list(request: Request, name: str) -> list[str] | None:
     return [part for value in values for part in value.split(",") if part]
 
 
-def _backend_param(request: Request) -> str:
-    backend = request.path_params["backend"]
+def _known_backend(backend: str, *, source: str) -> str:
+    """``backend`` when the sandbox runs it, else the error naming it: 404 for a path parameter, 400 elsewhere."""
     if not _backends.is_known(backend):
-        raise ApiError(404, f"unknown backend {backend!r} (allowed: {', '.join(circuits.JOB_BACKENDS)})",
-                       keys=["backend"], source="params")
+        raise ApiError(404 if source == "params" else 400,
+                       f"unknown backend {backend!r} (allowed: {', '.join(circuits.JOB_BACKENDS)})",
+                       keys=["backend"], source=source)
     return backend
+
+
+def _backend_param(request: Request) -> str:
+    return _known_backend(request.path_params["backend"], source="params")
 
 
 async def _body(request: Request) -> Any:
@@ -303,9 +308,7 @@ async def estimate_job(request: Request, ctx: Context) -> Response:
     if not backend:
         raise bad_request(f"`backend` is required (one of {', '.join(circuits.JOB_BACKENDS)})", "backend",
                           source="query")
-    if not _backends.is_known(backend):
-        raise bad_request(f"unknown backend {backend!r} (allowed: {', '.join(circuits.JOB_BACKENDS)})", "backend",
-                          source="query")
+    _known_backend(backend, source="query")
     job_type = request.query_params.get("type") or circuits.CIRCUIT_JOB
     if job_type not in circuits.JOB_TYPES:
         raise bad_request(f"unknown job type {job_type!r} (allowed: {', '.join(circuits.JOB_TYPES)})", "type",
@@ -385,9 +388,7 @@ async def get_variant_result(request: Request, ctx: Context) -> Response:
 async def create_session(request: Request, ctx: Context) -> Response:
     body = await _body(request)
     validate_body("CreateSessionRequest", body)
-    backend = body["backend"]
-    if not _backends.is_known(backend):
-        raise bad_request(f"unknown backend {backend!r} (allowed: {', '.join(circuits.JOB_BACKENDS)})", "backend")
+    backend = _known_backend(body["backend"], source="body")
     settings = _sessions.check_settings(body.get("settings"))
     doc = _sessions.new_session(ctx.me, backend, settings)
     ctx.sandbox.store.insert_session(doc)
