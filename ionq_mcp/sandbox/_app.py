@@ -23,7 +23,6 @@ from ionq_mcp.sandbox._config import ApiKey
 from ionq_mcp.sandbox._costs import estimate, plan_cost
 from ionq_mcp.sandbox._errors import ApiError, bad_request, error_body, not_found, unauthorized
 from ionq_mcp.sandbox._runner import now_iso
-from ionq_mcp.sandbox._store import UNFINISHED
 from ionq_mcp.sandbox._validate import loads_finite, validate_body, validate_job
 
 if TYPE_CHECKING:
@@ -276,15 +275,7 @@ async def get_job_cost(request: Request, ctx: Context) -> Response:
 
 def _cancel(ctx: Context, row: Any) -> bool:
     """Cancel an unfinished job (and its children); True when it is canceled now or was already."""
-    if row.status == "canceled":
-        return True
-    changes = {"status": "canceled", "completed_at": now_iso()}
-    doc = ctx.sandbox.store.update_job(row.id, changes, only_if_status=UNFINISHED, cost=0.0)
-    if doc is None:
-        return False
-    for child in doc.get("child_job_ids") or []:
-        ctx.sandbox.store.update_job(child, changes, only_if_status=UNFINISHED)
-    return True
+    return row.status == "canceled" or ctx.sandbox.runner.cancel(row.id)
 
 
 async def cancel_job(request: Request, ctx: Context) -> Response:

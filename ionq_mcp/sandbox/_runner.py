@@ -89,6 +89,11 @@ class Runner:
             self.submit(job.id, job.doc["backend"])
         return len(jobs)
 
+    def cancel(self, job_id: str) -> bool:
+        """Cancel an unfinished job and its children (a compare-and-set: it loses to a completion that came
+        first). True when this call canceled it; the job's cost is released."""
+        return self._move(job_id, {"status": "canceled", "completed_at": now_iso()}, UNFINISHED, cost=0.0)
+
     def close(self) -> None:
         with self._cond:
             self._closed = True
