@@ -72,6 +72,12 @@ class CostEstimate:
     queue_time_s: float | None
     execution_time_s: float | None
     rates: Mapping[str, Any]
+    #: What the guard checks and reserves: ``cost_usd`` unless IonQ's estimate may fall short (see
+    #: :func:`guard_bound`); ``bound_note`` says why they differ.
+    guard_usd: float = 0.0
+    bound_note: str | None = None
+    #: The cost cannot be bounded before the job runs (iterative jobs): the user is always asked on a QPU.
+    unbounded: bool = False
 
     def formula(self) -> str:
         """IonQ's gate-shot formula with this job's numbers filled in."""
@@ -87,8 +93,10 @@ class CostEstimate:
                 f"{self.cost_usd:.4f} {self.unit}")
 
     def as_dict(self) -> dict[str, Any]:
+        bound = {} if self.bound_note is None else {"guard_bound_usd": self.guard_usd, "guard_note": self.bound_note}
         return {
             "estimated_cost_usd": self.cost_usd,
+            **bound,
             "formula": self.formula(),
             "backend": self.backend,
             "type": self.job_type,
@@ -128,11 +136,34 @@ async def estimate_plan(client: Any, plan: circuits.JobPlan, backend: str | None
     if not isinstance(cost, (int, float)):
         raise GuardRefused(f"IonQ returned no cost estimate for this job on {backend}; a paid job is never "
                            "submitted without one. Try again later.")
+    rates = raw.get("rate_information") or {}
+    guard_usd, note, unbounded = guard_bound(plan, float(cost), rates)
     return CostEstimate(
         backend=backend, job_type=plan.type, qubits=plan.qubits, shots=plan.shots, one_qubit_gates=n1,
         two_qubit_gates=n2, error_mitigation=plan.debiasing, cost_usd=float(cost),
         unit=str(raw.get("cost_unit") or "usd"), queue_time_s=_num(raw.get("current_predicted_queue_time")),
-        execution_time_s=_num(raw.get("estimated_execution_time")), rates=raw.get("rate_information") or {})
+        execution_time_s=_num(raw.get("estimated_execution_time")), rates=rates, guard_usd=guard_usd,
+        bound_note=note, unbounded=unbounded)
+
+
+def guard_bound(plan: circuits.JobPlan, estimate_usd: float, rates: Mapping[str, Any]) \
+        -> tuple[float, str | None, bool]:
+    """(dollars the guard checks and reserves, why that differs from IonQ's estimate, cost unbounded?).
+
+    The guard errs high where IonQ's published pricing leaves the bill open: a multi-circuit job runs as one
+    child job per circuit, and if each child pays its own job minimum the single-job estimate falls short, so
+    the bound adds a minimum per extra circuit; QAOA and quantum-function jobs iterate on the QPU and IonQ's
+    estimate (gate counts of zero: the job minimum) is only a lower bound, so the user is always asked.
+    """
+    minimum = _num(rates.get("job_cost_minimum"))
+    if plan.type == circuits.MULTI_CIRCUIT_JOB and len(plan.circuits) > 1 and minimum:
+        extra = (len(plan.circuits) - 1) * minimum
+        return (estimate_usd + extra, f"the guard counts a job minimum (${minimum:,.4f}) for each of the "
+                f"{len(plan.circuits)} circuits, in case IonQ bills every child job its own minimum", False)
+    if plan.type == circuits.QAOA_JOB or plan.type in circuits.QUANTUM_FUNCTION_JOBS:
+        return (estimate_usd, f"{plan.type} jobs iterate on the QPU and may be billed per iteration: IonQ's "
+                f"estimate is a lower bound", True)
+    return estimate_usd, None, False
 
 
 def _num(value: Any) -> float | None:
@@ -256,14 +287,22 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
         estimate = await estimate_plan(call.client, plan)
     except GuardRefused as refusal:
         return _refused(call, refusal.message)
-    decision = await anyio.to_thread.run_sync(guard.check_job, backend, estimate.cost_usd)
+    decision = await anyio.to_thread.run_sync(guard.check_job, backend, estimate.guard_usd)
     if decision.action == "refuse":
         return _refused(call, decision.message, estimated_cost_usd=estimate.cost_usd)
-    stop = await _confirmed(call, decision, "the job was not submitted", _how_to_lower_cost(guard))
+    how = _how_to_lower_cost(guard)
+    if estimate.unbounded:
+        decision = Decision("confirm", (
+            f"Submit a {plan.type} job to the QPU {backend}? IonQ estimates {estimate.cost_usd:,.2f} USD, but "
+            f"{estimate.bound_note}. Spent in the last 24 h: {guard.spent_usd():,.2f} of the "
+            f"{guard.policy.daily_budget_usd:,.2f} USD daily budget."), estimate.guard_usd)
+        how = ("run it on the simulator instead, or use an MCP client that supports elicitation so the user can "
+               "approve a job whose cost cannot be bounded in advance.")
+    stop = await _confirmed(call, decision, "the job was not submitted", how)
     if stop is not None:
         return stop
     try:
-        reservation = await anyio.to_thread.run_sync(guard.reserve, call.op.name, backend, estimate.cost_usd)
+        reservation = await anyio.to_thread.run_sync(guard.reserve, call.op.name, backend, estimate.guard_usd)
     except GuardRefused as refusal:
         return _refused(call, refusal.message, estimated_cost_usd=estimate.cost_usd)
     try:
