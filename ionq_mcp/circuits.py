@@ -429,6 +429,7 @@ def parse_circuit(gates: Any, gateset: Any, qubits: Any = None, *, path: str = "
         raise CircuitError([*problems, Problem(circuit_path, "must be a list of gate objects")])
     parsed: list[Gate] = []
     table = GATESETS[gateset]
+    widest, widest_at = -1, 0  # the largest index used and the gate using it (when `qubits` is not given)
     for i, raw in enumerate(gates):
         # The path string is built only for a gate that needs the full check.
         gate = _parse_simple_gate(raw, table) or parse_gate(raw, gateset, _join(circuit_path, i), problems)
@@ -440,11 +441,17 @@ def parse_circuit(gates: Any, gateset: Any, qubits: Any = None, *, path: str = "
                         problems.append(Problem(_join(circuit_path, i),
                                                 f"uses qubit {q} but the circuit has {qubits} qubits",
                                                 f"indices 0..{qubits - 1}, or raise `qubits`"))
-    if qubits is None:
-        qubits = max((q for g in parsed for q in g.qubits), default=0) + 1
+            else:
+                for q in gate.controls + gate.targets:
+                    if q > widest:
+                        widest, widest_at = q, i
+    where = _join(path, "qubits")
+    if qubits is None:  # the size comes from the indices: a size over the limit is the widest gate's fault
+        qubits = max(widest, 0) + 1
+        where = _join(circuit_path, widest_at)
     if max_qubits is not None and qubits > max_qubits:
-        problems.append(Problem(_join(path, "qubits"), f"{qubits} qubits exceed the limit of {max_qubits}",
-                                f"at most {max_qubits}"))
+        problems.append(Problem(where, f"{qubits} qubits exceed the limit of {max_qubits}",
+                                f"at most {max_qubits} (qubit indices 0..{max_qubits - 1})"))
     if problems:
         raise CircuitError(problems)
     return Circuit(qubits, gateset, tuple(parsed))

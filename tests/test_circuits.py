@@ -192,6 +192,17 @@ def test_debiasing_is_a_qpu_feature_with_a_shot_floor() -> None:
     assert parse_job(job(backend="qpu.aria-1", settings=mitigation, shots=500)).debiasing
 
 
+def test_an_inferred_size_over_the_limit_names_the_gate_not_an_absent_qubits_key() -> None:
+    gates = [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 40, "target": 1}, {"gate": "x", "target": 3}]
+    with pytest.raises(CircuitError) as info:
+        parse_circuit(gates, "qis", max_qubits=29)
+    [problem] = info.value.problems
+    assert problem.path == "input.circuit[1]" and "41 qubits exceed the limit of 29" in str(problem)
+    with pytest.raises(CircuitError) as info:  # given explicitly, `qubits` is the key at fault
+        parse_circuit([{"gate": "h", "target": 0}], "qis", 30, max_qubits=29)
+    assert [p.path for p in info.value.problems] == ["input.qubits"]
+
+
 def test_noise_rules() -> None:
     assert any("simulator only" in p for p in job_problems(job(backend="qpu.forte-1", noise={"model": "aria-1"})))
     assert any("unknown noise model" in p for p in job_problems(job(noise={"model": "aria-9"})))

@@ -37,6 +37,8 @@ BAD_JOBS = [
                                               settings={"error_mitigation": {"debiasing": True}}),
      "settings.error_mitigation.debiasing"),
     ("30 qubits on the simulator", circuit_job([{"gate": "h", "target": 29}], qubits=30), "input.qubits"),
+    ("qubit 40 with qubits omitted", {"type": "ionq.circuit.v1", "backend": "simulator", "input": {
+        "gateset": "qis", "circuit": [{"gate": "h", "target": 0}, {"gate": "h", "target": 40}]}}, "input.circuit[1]"),
     ("26 qubits on aria", circuit_job([{"gate": "h", "target": 0}], backend="qpu.aria-1", qubits=26),
      "input.qubits"),
     ("multi-circuit without circuits", {"type": "ionq.multi-circuit.v1", "backend": "simulator",
