@@ -118,9 +118,18 @@ def _backend_param(request: Request) -> str:
 
 
 async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, f"request body is larger than {MAX_BODY_BYTES} bytes", keys=["body"], source="body")
+    # Read no further than the limit: a body of gigabytes is refused after 16 MiB, not held in memory first.
+    too_large = ApiError(413, f"request body is larger than {MAX_BODY_BYTES} bytes", keys=["body"], source="body")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     if not raw.strip():
         raise bad_request("a JSON request body is required", "body")
     try:

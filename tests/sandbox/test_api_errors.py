@@ -99,6 +99,26 @@ async def test_a_body_nested_too_deeply_to_parse_is_400(client, sandbox, route):
     assert (await client.get("/jobs")).status_code == 200
 
 
+@pytest.mark.parametrize("route", ["/jobs", "/sessions"])
+async def test_a_body_over_the_size_limit_is_413(client, sandbox, route):
+    from ionq_mcp.sandbox._app import MAX_BODY_BYTES
+
+    raw = b'{"name": "' + b"x" * MAX_BODY_BYTES + b'"}'
+    response = await client.post(route, content=raw, headers={"Content-Type": "application/json"})
+    assert assert_error(response, 413, "body")["validation"]["source"] == "body"
+
+    sent = []
+
+    async def chunked():  # no Content-Length, 64 MiB offered: reading stops once the limit is passed
+        for _ in range(4 * MAX_BODY_BYTES // (1 << 20)):
+            sent.append(1)
+            yield b" " * (1 << 20)
+
+    assert_error(await client.post(route, content=chunked(), headers={"Content-Type": "application/json"}), 413)
+    assert len(sent) <= MAX_BODY_BYTES // (1 << 20) + 2
+    assert sandbox.store.count_jobs() == 0 and (await client.get("/jobs")).status_code == 200
+
+
 async def test_job_in_an_unknown_session_is_404_naming_session_id(client, sandbox):
     assert_error(await client.post("/jobs", json=circuit_job(session_id="nope")), 404, "session_id")
     assert sandbox.store.count_jobs() == 0
