@@ -15,7 +15,7 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from starlette.types import ASGIApp
 
@@ -25,6 +25,9 @@ from ionq_mcp.sandbox._costs import Rate, RateTable, default_rates
 from ionq_mcp.sandbox._faults import FaultInjector, FaultRule, LoggedRequest, RequestLog
 from ionq_mcp.sandbox._runner import Runner
 from ionq_mcp.sandbox._store import Store
+
+if TYPE_CHECKING:
+    import uvicorn
 
 __all__ = [
     "DEFAULT_SANDBOX_KEY",
@@ -41,6 +44,19 @@ __all__ = [
     "default_keys",
     "default_rates",
 ]
+
+
+async def _listening_url(server: uvicorn.Server, task: asyncio.Task[None]) -> str:
+    """Wait until ``server`` (running as ``task``) listens; its base URL (``http://host:port/v0.4``, an IPv6 host
+    in brackets). Raises what the server raised, or ``RuntimeError`` if it stopped before it started."""
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the sandbox HTTP server stopped before it started")
+        await asyncio.sleep(0.005)
+    bound = server.servers[0].sockets[0].getsockname()
+    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    return f"http://{shown}:{bound[1]}/v0.4"
 
 
 class Sandbox:
@@ -112,14 +128,7 @@ class Sandbox:
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
         try:
-            while not server.started:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("the sandbox HTTP server stopped before it started")
-                await asyncio.sleep(0.005)
-            bound = server.servers[0].sockets[0].getsockname()
-            shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-            yield f"http://{shown}:{bound[1]}/v0.4"
+            yield await _listening_url(server, task)
         finally:
             server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError):

@@ -87,16 +87,16 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(sandbox: Sandbox, host: str, port: int) -> None:
     import uvicorn
 
+    from ionq_mcp.sandbox import _listening_url
+
     server = uvicorn.Server(uvicorn.Config(sandbox.app, host=host, port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            return
-        await asyncio.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()
-    shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-    print(f"IONQ_API_URL=http://{shown_host}:{bound[1]}/v0.4")
+    try:
+        url = await _listening_url(server, task)
+    except RuntimeError as error:
+        print(f"ionq-mcp sandbox: {error}", file=sys.stderr)
+        return
+    print(f"IONQ_API_URL={url}")
     print(f"IONQ_API_KEY={sandbox.api_key}")
     print(f"# sandbox database: {sandbox.config.db_path}; Ctrl-C to stop", flush=True)
     await task
