@@ -257,8 +257,8 @@ def _to_problems(error: ValidationError) -> list[Problem]:
         expected = error.validator_value
         expected = expected if isinstance(expected, str) else " or ".join(expected)
         values = _enum_values(error.schema)
-        return [Problem(_path(where), f"must be {_article(expected)}, "
-                                      f"got {_type_name(error.instance)} {_show(error.instance)}",
+        got = "null" if error.instance is None else f"{_type_name(error.instance)} {_show(error.instance)}"
+        return [Problem(_path(where), f"must be {_article(expected)}, got {got}",
                         _listing(values) if values else None)]
     if kind in ("enum", "const"):
         values = error.validator_value if kind == "enum" else [error.validator_value]

@@ -346,3 +346,14 @@ def test_arbitrary_json_never_crashes_validation(payload: dict[str, Any]) -> Non
         problems = validate_call(op, payload)
         assert all(isinstance(p, Problem) for p in problems)
         format_problems(op, problems)
+
+
+def test_null_where_a_value_is_needed_says_null_once() -> None:
+    from ionq_mcp.catalog import load_catalog
+    from ionq_mcp.server._validation import validate_call
+
+    op = load_catalog().get("get_job_estimate")
+    problems = validate_call(op, {"backend": "simulator", "shots": None})
+    texts = [str(p) for p in problems]
+    assert any(t.startswith("shots: must be an integer, got null") for t in texts), texts
+    assert not any("null null" in t for t in texts), texts
