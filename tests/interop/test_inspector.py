@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._listening import wait_until_listening
+
 pytestmark = pytest.mark.interop
 
 
@@ -82,7 +84,6 @@ def test_inspector_reads_a_resource(tmp_path):
 @needs_inspector
 def test_inspector_over_streamable_http_needs_the_token(tmp_path):
     import socket
-    import time
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -93,14 +94,7 @@ def test_inspector_over_streamable_http_needs_the_token(tmp_path):
     server = subprocess.Popen([sys.executable, "-m", "ionq_mcp.cli", "serve", "--sandbox", "--transport", "http",
                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "server did not start"
-                time.sleep(0.05)
+        wait_until_listening(server, port)
         url = f"http://127.0.0.1:{port}/mcp"
         client_env = {"PATH": PATH or "", "MCP_CATALOG_PATH": str(tmp_path / "catalog.json"), "HOME": str(tmp_path)}
         inspector = shutil.which("inspector", path=PATH)

@@ -20,6 +20,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from tests._listening import wait_until_listening
+
 pytestmark = pytest.mark.anyio
 
 TOKEN = "test-token-" + "x" * 32
@@ -51,15 +53,7 @@ def _serve(tmp_path, token: str | None, *extra: str) -> Iterator[tuple[str, subp
         env=_env(tmp_path, token), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"server did not start: {proc.stderr.read()}") from None
-                time.sleep(0.05)
+        wait_until_listening(proc, port)
         yield f"http://127.0.0.1:{port}/mcp", proc
     finally:
         proc.terminate()
