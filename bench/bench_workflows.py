@@ -34,7 +34,7 @@ from ionq_mcp.guard import Guard, GuardPolicy
 from ionq_mcp.sandbox import Sandbox, SandboxConfig
 from ionq_mcp.server import build_server
 from ionq_mcp.server._config import ServerConfig
-from ionq_mcp.server._guarded import job_body
+from ionq_mcp.server._spending import job_body
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BELL = {"qubits": 2, "gateset": "qis",

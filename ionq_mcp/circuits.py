@@ -65,6 +65,8 @@ QAOA_JOB = "qctrl.qaoa.v1"
 #: OpenAPI says ``quantum-function``, the job JSON Schema says ``quantum-function.v1``: both are accepted.
 QUANTUM_FUNCTION_JOBS: tuple[str, ...] = ("quantum-function", "quantum-function.v1")
 JOB_TYPES: tuple[str, ...] = (CIRCUIT_JOB, MULTI_CIRCUIT_JOB, QAOA_JOB, *QUANTUM_FUNCTION_JOBS)
+#: Job statuses after which nothing changes (results, failure or cancellation are final).
+TERMINAL_JOB_STATUSES: frozenset[str] = frozenset({"completed", "failed", "canceled"})
 
 
 def is_qpu(backend: str) -> bool:

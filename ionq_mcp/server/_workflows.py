@@ -1,6 +1,6 @@
 """Workflow tools: the common paths of an agent's work in one call each.
 
-``WORKFLOW_HANDLERS`` (declared as data in ``capabilities/ionq-mcp-workflows.yaml``):
+Declared as data in ``capabilities/ionq-mcp-workflows.yaml``; :mod:`._tools` binds each to its handler here:
 
 * ``estimate_circuit_cost``: billable gate counts -> ``/jobs/estimate`` -> cost, queue/execution time, formula.
 * ``run_circuit``: validate -> estimate -> guard (maybe confirm) -> submit -> wait -> results + actual cost;
@@ -25,12 +25,11 @@ import anyio
 import mcp_types as types
 
 from ionq_mcp import circuits
-from ionq_mcp.client import TERMINAL_JOB_STATUSES, bitstring, counts_from_probabilities, resolve_results
-from ionq_mcp.client import top_k as client_top_k
+from ionq_mcp.circuits import TERMINAL_JOB_STATUSES
 from ionq_mcp.guard import GuardRefused
-from ionq_mcp.server import _errors, _results
+from ionq_mcp.server import _errors
 from ionq_mcp.server._call import to_jsonable
-from ionq_mcp.server._guarded import (
+from ionq_mcp.server._spending import (
     Submitted,
     estimate_plan,
     invalid_job,
@@ -40,9 +39,10 @@ from ionq_mcp.server._guarded import (
 )
 
 if TYPE_CHECKING:
-    from ionq_mcp.server._call import Handler, ToolCall
+    from ionq_mcp.server._call import ToolCall
 
-__all__ = ["WORKFLOW_HANDLERS", "job_results", "wait_job"]
+__all__ = ["compare_backends", "estimate_circuit_cost", "get_job_results", "job_results", "run_circuit",
+           "wait_for_job", "wait_job"]
 
 FIRST_POLL_S = 1.0
 FIRST_POLL_SIMULATOR_S = 0.002
@@ -151,6 +151,9 @@ def distribution_summary(dist: Mapping[str, Any], *, qubits: int | None, top_k: 
     """A decimal-keyed distribution as the agent reads it: the ``top_k`` outcomes as bitstrings (qubit 0
     rightmost), the mass not shown, the total mass, and integer ``counts`` of the shown outcomes when the job
     was sampled with ``shots``."""
+    from ionq_mcp.client import bitstring, counts_from_probabilities
+    from ionq_mcp.client import top_k as client_top_k
+
     dist = {str(k): float(v) for k, v in dist.items() if isinstance(v, (int, float))}
     width = max([qubits or 0, *(int(k).bit_length() for k in dist), 1])
     head = client_top_k(dist, top_k)
@@ -181,7 +184,7 @@ async def job_results(call: ToolCall, job: Mapping[str, Any], *, top_k: int = DE
 
     out: dict[str, Any] = {"bit_order": BIT_ORDER}
     if job.get("child_job_ids"):
-        per_child = await resolve_results(client, job_id)
+        per_child = await client.get_results(job_id)
         out["children"] = {cid: summary(dist) for cid, dist in per_child.items()}
     else:
         probabilities = to_jsonable(await client.get_job_probabilities(job_id=job_id))
@@ -399,28 +402,3 @@ def _parse_for_compare(payload: dict[str, Any]) -> tuple[dict[str, Any], circuit
         job_payload.pop("backend", None)
         return job_payload, None
     return payload, first
-
-
-def _with_summary(handler: Handler) -> Handler:
-    """Standard result shaping (size cap, redaction), with the handler's own ``summary`` as the text's first
-    line instead of the generic one."""
-
-    async def wrapped(call: ToolCall) -> types.CallToolResult | types.InputRequiredResult:
-        data = await handler(call)
-        if not isinstance(data, dict):
-            return data
-        return _results.shape_result(call.op, data, call.upstream, summary=str(data.get("summary", "")))
-
-    wrapped.__name__ = handler.__name__
-    return wrapped
-
-
-WORKFLOW_HANDLERS: dict[str, Handler] = {
-    name: _with_summary(handler) for name, handler in {
-        "estimate_circuit_cost": estimate_circuit_cost,
-        "run_circuit": run_circuit,
-        "wait_for_job": wait_for_job,
-        "get_job_results": get_job_results,
-        "compare_backends": compare_backends,
-    }.items()
-}
