@@ -8,3 +8,12 @@ import pytest
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database for one test (see tests/_postgres.py), dropped afterwards."""
+    from tests._postgres import scratch_database
+
+    with scratch_database() as url:
+        yield url

@@ -6,14 +6,17 @@ Public API (the modules behind it are private):
 * :class:`Guard`, :class:`Decision`, :class:`Reservation`, :class:`GuardRefused` (``_guard``);
 * :class:`Ledger` (interface), :class:`SqliteLedger` (embedded default) (``_ledger``);
 * :class:`AuditLog` (interface), :class:`JsonLinesAudit` (``_audit``);
+* :class:`PostgresLedger`, :class:`PostgresAudit`: both in PostgreSQL, shared by replicas (``_postgres``;
+  psycopg is imported only when one is used);
+* :func:`reconcile_reservations`: settle reservations whose owner died, through a job look-up (``_reconcile``);
 * :func:`redact_arguments`: what the audit keeps of a call's arguments (``_redact``).
 
 See ``docs/guard.md`` for the rules and their defaults.
 """
 
 from ionq_mcp.guard._audit import AuditLog, AuditRecord, JsonLinesAudit
-from ionq_mcp.guard._guard import DAY_SECONDS, Decision, Guard, GuardRefused, Reservation
-from ionq_mcp.guard._ledger import BudgetExceeded, Ledger, LedgerEntry, SqliteLedger
+from ionq_mcp.guard._guard import DAY_SECONDS, DEFAULT_LEASE_S, Decision, Guard, GuardRefused, Reservation
+from ionq_mcp.guard._ledger import BudgetExceeded, Ledger, LedgerEntry, LedgerUnavailable, SqliteLedger
 from ionq_mcp.guard._policy import (
     ENV_ALLOW_QPU,
     ENV_BULK_CONFIRM_ABOVE,
@@ -25,10 +28,13 @@ from ionq_mcp.guard._policy import (
     add_guard_arguments,
     policy_from_args,
 )
+from ionq_mcp.guard._postgres import PostgresAudit, PostgresLedger, PostgresStore, is_postgres_url, redact_url
+from ionq_mcp.guard._reconcile import JobLookup, Settlement, reconcile_reservations, run_reconciler
 from ionq_mcp.guard._redact import redact_arguments
 
 __all__ = [
     "DAY_SECONDS",
+    "DEFAULT_LEASE_S",
     "ENV_ALLOW_QPU",
     "ENV_BULK_CONFIRM_ABOVE",
     "ENV_CONFIRM_ABOVE",
@@ -42,12 +48,22 @@ __all__ = [
     "GuardConfigError",
     "GuardPolicy",
     "GuardRefused",
+    "JobLookup",
     "JsonLinesAudit",
     "Ledger",
     "LedgerEntry",
+    "LedgerUnavailable",
+    "PostgresAudit",
+    "PostgresLedger",
+    "PostgresStore",
     "Reservation",
+    "Settlement",
     "SqliteLedger",
     "add_guard_arguments",
+    "is_postgres_url",
     "policy_from_args",
+    "reconcile_reservations",
     "redact_arguments",
+    "redact_url",
+    "run_reconciler",
 ]

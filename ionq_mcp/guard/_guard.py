@@ -12,29 +12,52 @@ reserved or committed in the last 86,400 seconds, using the job's actual cost on
 threads, processes and replicas sharing it never both reserve the last part of the budget.
 
 A reservation whose submission crashed before :meth:`Guard.commit` or :meth:`Guard.release` stays counted
-for 24 hours, or until it is settled: the guard fails closed rather than forget money that may have been spent.
+for 24 hours, or until reconciliation (:func:`~ionq_mcp.guard.reconcile_reservations`) settles it: the guard
+fails closed rather than forget money that may have been spent. Each reservation carries its owner
+(``host:pid``), a lease (``lease_s``) and the job's idempotency key, so another replica can settle it once the
+owner is gone.
+
+When the ledger's database cannot be reached (:class:`~ionq_mcp.guard.LedgerUnavailable`), paid submissions
+are refused with a message saying so; free work (the simulator, reads) is not affected.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from ionq_mcp import _metrics
 from ionq_mcp.circuits import is_qpu
 from ionq_mcp.guard._audit import AuditLog, JsonLinesAudit
-from ionq_mcp.guard._ledger import BudgetExceeded, Ledger, LedgerEntry, SqliteLedger, _more, default_owner
+from ionq_mcp.guard._ledger import (
+    BudgetExceeded,
+    Ledger,
+    LedgerEntry,
+    LedgerUnavailable,
+    SqliteLedger,
+    _more,
+    default_owner,
+)
 from ionq_mcp.guard._policy import GuardPolicy
 from ionq_mcp.guard._redact import redact_arguments
 
-__all__ = ["DAY_SECONDS", "Decision", "Guard", "GuardRefused", "Reservation"]
+__all__ = ["DAY_SECONDS", "DEFAULT_LEASE_S", "Decision", "Guard", "GuardRefused", "Reservation"]
 
 DAY_SECONDS = 86_400.0
+#: Default lease of a reservation, in seconds: how long its owner may take to submit before another replica
+#: may settle it. Longer than a submission's worst case (the client's retries and its look-up after an
+#: ambiguous failure take well under a minute).
+DEFAULT_LEASE_S = 300.0
+
+_log = logging.getLogger("ionq_mcp.audit")
 
 
 class GuardRefused(Exception):
@@ -92,8 +115,11 @@ class Guard:
     :class:`AuditLog` or a JSON-lines file path. ``clock`` returns unix seconds (injectable for tests of the
     rolling window). ``scrub`` (the server's ``Upstream.redact``) removes the secrets the process holds from
     each audit record: the guard never sees the key, but an agent can still paste it into a job's metadata.
-    ``owner`` names this process in the reservations it makes (``host:pid``). Thread-safe; several processes
-    may share the same ledger.
+    ``owner`` names this process in the reservations it makes (``host:pid``); ``lease_s`` is how long a
+    reservation belongs to it before reconciliation may settle it. A ``postgresql://`` URL for ``ledger`` or
+    ``audit_log`` selects :class:`~ionq_mcp.guard.PostgresLedger` / :class:`~ionq_mcp.guard.PostgresAudit`
+    (sharing one connection pool when the URLs are equal). Thread-safe; several processes may share the same
+    ledger.
     """
 
     policy: GuardPolicy
@@ -102,11 +128,21 @@ class Guard:
     clock: Callable[[], float] = time.time
     scrub: Callable[[str], str] | None = field(default=None, repr=False)
     owner: str = field(default_factory=default_owner)
+    lease_s: float = DEFAULT_LEASE_S
 
     def __post_init__(self) -> None:
-        if isinstance(self.ledger, (str, os.PathLike)):
+        from ionq_mcp.guard import _postgres
+
+        store = None
+        if isinstance(self.ledger, str) and _postgres.is_postgres_url(self.ledger):
+            store = _postgres.PostgresStore(self.ledger)
+            self.ledger = _postgres.PostgresLedger(store)
+        elif isinstance(self.ledger, (str, os.PathLike)):
             self.ledger = SqliteLedger(self.ledger)
-        if isinstance(self.audit_log, (str, os.PathLike)):
+        if isinstance(self.audit_log, str) and _postgres.is_postgres_url(self.audit_log):
+            same = store is not None and store.url == self.audit_log
+            self.audit_log = _postgres.PostgresAudit(store if same and store is not None else self.audit_log)
+        elif isinstance(self.audit_log, (str, os.PathLike)):
             self.audit_log = JsonLinesAudit(self.audit_log)
 
     @property
@@ -121,8 +157,19 @@ class Guard:
             audit.close()
 
     def spent_usd(self) -> float:
-        """Dollars reserved or committed in the rolling 24-hour window (actual cost where known)."""
+        """Dollars reserved or committed in the rolling 24-hour window (actual cost where known).
+        Raises :class:`LedgerUnavailable` when the ledger cannot be read."""
         return self._ledger.spent_usd(self.clock() - DAY_SECONDS)
+
+    def check_ready(self) -> None:
+        """One read of the ledger; raises :class:`LedgerUnavailable` when its store cannot be reached."""
+        self._ledger.spent_usd(self.clock())
+
+    @staticmethod
+    def _ledger_down(backend: str, error: LedgerUnavailable) -> str:
+        return (f"Refused: the spend ledger cannot be reached, so no paid job is submitted (a job on {backend} "
+                f"would be spent without being counted against the daily budget). Reads and simulator jobs still "
+                f"work; try again once the ledger's database is back, or tell the user. ({error})")
 
     # ---- decisions ---------------------------------------------------------------------------------------
 
@@ -150,7 +197,10 @@ class Guard:
                 f"of {_usd(p.max_job_cost_usd)}. Lower the cost (fewer shots, fewer gates, no error mitigation), "
                 f"or ask the user to raise IONQ_MCP_MAX_JOB_COST_USD in the MCP server's environment."),
                 estimate_usd)
-        spent = self.spent_usd()
+        try:
+            spent = self.spent_usd()
+        except LedgerUnavailable as down:
+            return Decision("refuse", self._ledger_down(backend, down), estimate_usd)
         if _more(spent + estimate_usd, p.daily_budget_usd):
             return Decision("refuse", self._budget_message(backend, estimate_usd, spent), estimate_usd)
         if _more(estimate_usd, p.confirm_above_usd):
@@ -216,7 +266,8 @@ class Guard:
 
         Raises :class:`GuardRefused` (message with the numbers) when the budget cannot take it. Must be followed
         by :meth:`commit` (with the job id) or :meth:`release` (submission failed). ``idempotency_key`` is the
-        token the job is submitted with, so an uncertain reservation can be looked up later.
+        token the job is submitted with, so an uncertain reservation can be looked up later. An unreachable
+        ledger is a refusal too (nothing may be spent that cannot be counted).
         """
         if _more(estimate_usd, self.policy.max_job_cost_usd):
             raise GuardRefused(self.check_job(backend, estimate_usd).message, estimate_usd=estimate_usd)
@@ -225,36 +276,78 @@ class Guard:
             reservation_id = self._ledger.reserve(
                 now=now, since=now - DAY_SECONDS, budget_usd=self.policy.daily_budget_usd, tool=tool,
                 backend=backend, estimate_usd=float(estimate_usd), idempotency_key=idempotency_key,
-                owner=self.owner)
+                owner=self.owner, expires_at=now + self.lease_s)
         except BudgetExceeded as full:
             raise GuardRefused(self._budget_message(backend, estimate_usd, full.spent_usd),
                                estimate_usd=estimate_usd) from None
+        except LedgerUnavailable as down:
+            raise GuardRefused(self._ledger_down(backend, down), estimate_usd=estimate_usd) from None
+        _metrics.dollars("reserved", backend, estimate_usd)
         return Reservation(reservation_id, tool, backend, float(estimate_usd))
 
-    def commit(self, reservation: Reservation, job_id: str) -> None:
-        """The job was submitted: keep the reservation, linked to its job id."""
-        self._ledger.commit(reservation.id, job_id)
+    def commit(self, reservation: Reservation, job_id: str) -> bool:
+        """The job was submitted: keep the reservation, linked to its job id. False when the ledger could not be
+        reached: the reservation then stays counted until reconciliation finds the job by its idempotency key."""
+        try:
+            self._ledger.commit(reservation.id, job_id)
+        except LedgerUnavailable as down:
+            _log.error("reservation %s for job %s not committed (reconciliation will): %s", reservation.id,
+                       job_id, down)
+            return False
+        _metrics.dollars("committed", reservation.backend, reservation.estimate_usd)
+        return True
 
-    def release(self, reservation: Reservation) -> None:
-        """The submission failed: give the reserved money back to the budget."""
-        self._ledger.release(reservation.id)
+    def release(self, reservation: Reservation) -> bool:
+        """The submission failed: give the reserved money back to the budget. False when the ledger could not be
+        reached (the money stays reserved until reconciliation) or the row was already settled."""
+        try:
+            released = self._ledger.release(reservation.id)
+        except LedgerUnavailable as down:
+            _log.error("reservation %s not released (reconciliation will): %s", reservation.id, down)
+            return False
+        if released:
+            _metrics.dollars("released", reservation.backend, reservation.estimate_usd)
+        return bool(released)
+
+    def claim_once(self, token: str, expires_at: float) -> bool:
+        """Use ``token`` (e.g. a confirmation's nonce) once across every process sharing the ledger: True the
+        first time. An unreachable ledger answers False (a consent that cannot be recorded is not taken)."""
+        try:
+            return self._ledger.claim_once(token, expires_at)
+        except LedgerUnavailable:
+            return False
 
     def reconcile(self, job_id: str, actual_usd: float) -> bool:
         """Record a job's actual cost (replaces its estimate in the budget). False if the job is not in the
         ledger (e.g. a simulator job, which is never reserved)."""
         if isinstance(actual_usd, bool) or not isinstance(actual_usd, (int, float)) or not math.isfinite(actual_usd):
             raise ValueError(f"actual cost must be a finite number of USD, got {actual_usd!r}")
-        return self._ledger.reconcile(job_id, float(actual_usd))
+        try:
+            return self._ledger.reconcile(job_id, float(actual_usd))
+        except LedgerUnavailable as down:  # a read that reconciles on the way must still answer
+            _log.warning("cost of job %s not recorded: %s", job_id, down)
+            return False
 
     def ledger_entry(self, job_id: str) -> dict[str, object] | None:
-        """The ledger row of a committed job, or None."""
-        entry = self._ledger.entry(job_id)
+        """The ledger row of a committed job, or None (also when the ledger cannot be reached: reads that
+        consult it keep working)."""
+        try:
+            entry = self._ledger.entry(job_id)
+        except LedgerUnavailable:
+            return None
         return entry.as_dict() if entry is not None else None
 
     def uncertain_reservations(self, *, older_than_s: float = 0.0) -> list[LedgerEntry]:
         """Reservations neither committed nor released, made more than ``older_than_s`` seconds ago: their
         submission failed ambiguously (the job may exist) or their process died mid-submission."""
         return self._ledger.reservations(older_than=self.clock() - older_than_s)
+
+    def abandoned_reservations(self) -> list[LedgerEntry]:
+        """Reservations nobody will settle by themselves: the owner's lease ran out, or the owner is a process
+        on this host that no longer exists. (A live owner inside its lease may still be submitting.)"""
+        now = self.clock()
+        return [e for e in self._ledger.reservations()
+                if (e.expires_at is not None and e.expires_at <= now) or _owner_gone(e.owner)]
 
     # ---- audit log ---------------------------------------------------------------------------------------
 
@@ -287,4 +380,24 @@ class Guard:
                               "detail": "arguments withheld: they contained a secret"}
         audit = self.audit_log
         assert not isinstance(audit, (str, os.PathLike))
-        audit.append(record)
+        try:
+            audit.append(record)
+        except LedgerUnavailable as down:
+            # The record must not be lost with the database: it goes to the log instead (already scrubbed).
+            _log.error("audit record not stored (%s): %s", down, json.dumps(record, default=str))
+
+
+def _owner_gone(owner: str | None) -> bool:
+    """True when ``owner`` (``host:pid``) is a process of this host that no longer runs."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, owned by someone else
+        return False
+    return False

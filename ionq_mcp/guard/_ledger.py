@@ -2,13 +2,16 @@
 
 A row moves ``reserved -> committed`` (the job exists; ``job_id`` set) or ``reserved -> released`` (the
 submission failed; the money is back in the budget). A row still ``reserved`` after its submission returned is
-*uncertain*: the job may exist, so the money stays counted (fail closed) until :meth:`Ledger.settle` resolves
-it. ``idempotency_key`` (the token the client sends with the job) lets a reconciler look the job up upstream;
-``owner`` names the process that reserved (host:pid), so a reconciler can tell a live submission from one
-whose process died.
+*uncertain*: the job may exist, so the money stays counted (fail closed) until reconciliation
+(:mod:`ionq_mcp.guard._reconcile`) settles it. ``idempotency_key`` (the token the client sends with the job)
+lets a reconciler look the job up upstream; ``owner`` names the process that reserved (host:pid) and
+``expires_at`` ends its lease: until then the owner may still be submitting, so only a reservation whose lease
+ran out (or whose owner process is gone) is settled by someone else.
 
 :class:`Ledger` is the interface the guard uses; :class:`SqliteLedger` is the embedded implementation (one WAL
-file shared by threads and processes, every write in ``BEGIN IMMEDIATE``).
+file shared by threads and processes, every write in ``BEGIN IMMEDIATE``); :class:`~ionq_mcp.guard.PostgresLedger`
+is the one replicas on several hosts share. A ledger whose store cannot be reached raises
+:class:`LedgerUnavailable` (the guard then refuses paid work: it fails closed).
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from ionq_mcp import _sqlite
 
-__all__ = ["BudgetExceeded", "Ledger", "LedgerEntry", "LedgerState", "SqliteLedger", "default_owner"]
+__all__ = ["BudgetExceeded", "Ledger", "LedgerEntry", "LedgerState", "LedgerUnavailable", "SqliteLedger",
+           "default_owner"]
 
 LedgerState = Literal["reserved", "committed", "released"]
 
@@ -40,6 +45,10 @@ class BudgetExceeded(Exception):
         self.spent_usd = spent_usd
 
 
+class LedgerUnavailable(Exception):
+    """The ledger's store cannot be reached (database down, network cut). ``str()`` says why, without secrets."""
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
     """One ledger row. Times are unix seconds; money is US dollars."""
@@ -54,6 +63,7 @@ class LedgerEntry:
     job_id: str | None
     idempotency_key: str | None
     owner: str | None
+    expires_at: float | None = None  # end of the owner's lease (unix seconds); None: no lease (older rows)
 
     def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -67,17 +77,19 @@ class Ledger(Protocol):
         ...
 
     def reserve(self, *, now: float, since: float, budget_usd: float, tool: str, backend: str,
-                estimate_usd: float, idempotency_key: str | None = None, owner: str | None = None) -> int:
+                estimate_usd: float, idempotency_key: str | None = None, owner: str | None = None,
+                expires_at: float | None = None) -> int:
         """In one transaction: if ``spent_usd(since) + estimate_usd <= budget_usd`` insert a ``reserved`` row and
-        return its id, else raise :class:`BudgetExceeded`."""
+        return its id, else raise :class:`BudgetExceeded`. ``expires_at`` ends the owner's lease."""
         ...
 
     def commit(self, reservation_id: int, job_id: str) -> None:
-        """``reserved -> committed`` with the job id (also settles an uncertain row whose job was found)."""
+        """``-> committed`` with the job id, from any state: a job that exists is always counted (this also
+        settles an uncertain row whose job was found, or one a reconciler released too early)."""
         ...
 
-    def release(self, reservation_id: int) -> None:
-        """``reserved -> released``: the money is back in the budget."""
+    def release(self, reservation_id: int) -> bool:
+        """``reserved -> released``: the money is back in the budget. False when the row was not ``reserved``."""
         ...
 
     def reconcile(self, job_id: str, actual_usd: float) -> bool:
@@ -90,6 +102,11 @@ class Ledger(Protocol):
 
     def reservations(self, *, older_than: float | None = None) -> list[LedgerEntry]:
         """Rows still ``reserved`` (created before ``older_than`` when given), oldest first."""
+        ...
+
+    def claim_once(self, token: str, expires_at: float) -> bool:
+        """Record ``token`` as used (kept until ``expires_at``, unix seconds): True the first time, False after.
+        Every process sharing the ledger sees the same answer (single-use confirmations across replicas)."""
         ...
 
     def close(self) -> None:
@@ -107,16 +124,22 @@ CREATE TABLE IF NOT EXISTS spend (
     actual_usd    REAL,
     job_id        TEXT,
     idempotency_key TEXT,                   -- the token the job was submitted with
-    owner         TEXT                      -- host:pid of the process that reserved
+    owner         TEXT,                     -- host:pid of the process that reserved
+    expires_at    REAL                      -- end of the owner's lease (unix seconds)
+);
+CREATE TABLE IF NOT EXISTS claimed (
+    token      TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS spend_created_at ON spend (created_at);
 CREATE INDEX IF NOT EXISTS spend_job_id ON spend (job_id);
 """
 
 #: Columns added after the first release; a ledger file from then gains them on open.
-_ADDED_COLUMNS = (("idempotency_key", "TEXT"), ("owner", "TEXT"))
+_ADDED_COLUMNS = (("idempotency_key", "TEXT"), ("owner", "TEXT"), ("expires_at", "REAL"))
 
-_COLUMNS = ("id, created_at, tool, backend, state, estimated_usd, actual_usd, job_id, idempotency_key, owner")
+_COLUMNS = ("id, created_at, tool, backend, state, estimated_usd, actual_usd, job_id, idempotency_key, owner, "
+            "expires_at")
 
 _WINDOW_SQL = ("SELECT COALESCE(SUM(COALESCE(actual_usd, estimated_usd)), 0) FROM spend "
                "WHERE state != 'released' AND created_at > ?")
@@ -169,7 +192,8 @@ class SqliteLedger:
             return float(self._conn().execute(_WINDOW_SQL, (since,)).fetchone()[0])
 
     def reserve(self, *, now: float, since: float, budget_usd: float, tool: str, backend: str,
-                estimate_usd: float, idempotency_key: str | None = None, owner: str | None = None) -> int:
+                estimate_usd: float, idempotency_key: str | None = None, owner: str | None = None,
+                expires_at: float | None = None) -> int:
         with self._lock:
             db = self._conn()
             db.execute("BEGIN IMMEDIATE")
@@ -178,9 +202,9 @@ class SqliteLedger:
                 if _more(spent + estimate_usd, budget_usd):
                     raise BudgetExceeded(spent)
                 cursor = db.execute(
-                    "INSERT INTO spend (created_at, tool, backend, state, estimated_usd, idempotency_key, owner) "
-                    "VALUES (?, ?, ?, 'reserved', ?, ?, ?)",
-                    (now, tool, backend, float(estimate_usd), idempotency_key, owner))
+                    "INSERT INTO spend (created_at, tool, backend, state, estimated_usd, idempotency_key, owner, "
+                    "expires_at) VALUES (?, ?, ?, 'reserved', ?, ?, ?, ?)",
+                    (now, tool, backend, float(estimate_usd), idempotency_key, owner, expires_at))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -190,8 +214,9 @@ class SqliteLedger:
     def commit(self, reservation_id: int, job_id: str) -> None:
         self._update("UPDATE spend SET state = 'committed', job_id = ? WHERE id = ?", (job_id, reservation_id))
 
-    def release(self, reservation_id: int) -> None:
-        self._update("UPDATE spend SET state = 'released' WHERE id = ? AND state = 'reserved'", (reservation_id,))
+    def release(self, reservation_id: int) -> bool:
+        return self._update("UPDATE spend SET state = 'released' WHERE id = ? AND state = 'reserved'",
+                            (reservation_id,)) > 0
 
     def reconcile(self, job_id: str, actual_usd: float) -> bool:
         return self._update("UPDATE spend SET actual_usd = ? WHERE job_id = ? AND state = 'committed'",
@@ -211,6 +236,20 @@ class SqliteLedger:
         with self._lock:
             rows = self._conn().execute(sql + " ORDER BY id", args).fetchall()
         return [LedgerEntry(*row) for row in rows]
+
+    def claim_once(self, token: str, expires_at: float) -> bool:
+        with self._lock:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM claimed WHERE expires_at < ?", (time.time(),))
+                count = db.execute("INSERT OR IGNORE INTO claimed (token, expires_at) VALUES (?, ?)",
+                                   (token, float(expires_at))).rowcount
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return count > 0
 
     def _update(self, sql: str, args: tuple[object, ...]) -> int:
         with self._lock:
