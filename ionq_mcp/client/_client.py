@@ -24,7 +24,13 @@ from pydantic import BaseModel, RootModel
 
 from ionq_mcp.client._errors import APIStatusError, ConfigurationError
 from ionq_mcp.client._http import HTTPSession, Timeouts, is_in_process, path_segment, resolve_config
-from ionq_mcp.client._idempotency import IDEMPOTENCY_METADATA_KEY, Lookup, create_job_once, create_session_once
+from ionq_mcp.client._idempotency import (
+    IDEMPOTENCY_METADATA_KEY,
+    Lookup,
+    create_job_once,
+    create_session_once,
+    find_job,
+)
 from ionq_mcp.client._models import (
     Backend,
     Characterization,
@@ -223,13 +229,16 @@ class IonQClient:
         session_id: str | None = None,
         external_settings: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        new_idempotency_key: bool = False,
         **extra_fields: Any,
     ) -> JobCreated:
         """Submit a job exactly once (``POST /jobs``; see :mod:`._idempotency`).
 
         Give the job either as ``payload`` (the wire JSON) or as keyword fields (they override ``payload``);
         further payload fields the service may add can be passed as extra keywords. The client adds
-        ``metadata["ionq_mcp_idempotency_key"]``; pass ``idempotency_key`` to choose the token yourself.
+        ``metadata["ionq_mcp_idempotency_key"]``; pass ``idempotency_key`` to choose the token yourself (the
+        client then first looks for a job already carrying it, unless ``new_idempotency_key`` says the token was
+        just generated for this call, e.g. to record it in a ledger before submitting).
         Raises :class:`UncertainOutcomeError` when the job may or may not exist and the token says how to check.
         """
         if payload is not None and not isinstance(payload, Mapping):
@@ -256,7 +265,17 @@ class IonQClient:
                 idempotency_key = meta[IDEMPOTENCY_METADATA_KEY]
         if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key):
             raise ConfigurationError(f"idempotency_key: must be a non-empty string, got {idempotency_key!r}")
-        return await create_job_once(self._session, body, idempotency_key=idempotency_key, lookup=self._lookup)
+        return await create_job_once(self._session, body, idempotency_key=idempotency_key, lookup=self._lookup,
+                                     new_key=new_idempotency_key)
+
+    async def find_job_by_idempotency_key(self, idempotency_key: str, *, since: float = 0.0) -> Job | None:
+        """The job whose ``metadata["ionq_mcp_idempotency_key"]`` is ``idempotency_key`` (see :mod:`._idempotency`),
+        or None when the most recent jobs, read back to ``since`` (unix seconds, minus the look-up's clock-skew
+        margin), prove there is none. Raises :class:`UncertainOutcomeError` when absence cannot be proved (the
+        listing does not reach back that far, or jobs were listed without metadata)."""
+        if not isinstance(idempotency_key, str) or not idempotency_key:
+            raise ConfigurationError(f"idempotency_key: must be a non-empty string, got {idempotency_key!r}")
+        return await find_job(self._session, idempotency_key, since=since, lookup=self._lookup)
 
     async def list_jobs(
         self,

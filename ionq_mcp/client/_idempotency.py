@@ -62,7 +62,8 @@ from ionq_mcp.client._http import HTTPSession, path_segment
 from ionq_mcp.client._models import Job, JobCreated, JobsPage, Session, SessionsPage
 from ionq_mcp.client._retry import RetryState
 
-__all__ = ["IDEMPOTENCY_METADATA_KEY", "Lookup", "create_job_once", "create_session_once", "new_idempotency_key"]
+__all__ = ["IDEMPOTENCY_METADATA_KEY", "Lookup", "create_job_once", "create_session_once", "find_job",
+           "new_idempotency_key"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -164,9 +165,12 @@ async def _settle(find: Callable[[], Awaitable[T]], *, patient: bool, lookup: Lo
 
 
 async def create_job_once(
-    session: HTTPSession, payload: Mapping[str, Any], *, idempotency_key: str | None = None, lookup: Lookup | None = None
+    session: HTTPSession, payload: Mapping[str, Any], *, idempotency_key: str | None = None, lookup: Lookup | None = None,
+    new_key: bool = False,
 ) -> JobCreated:
-    """Submit ``payload`` exactly once (see the module docstring). Returns the created (or found) job."""
+    """Submit ``payload`` exactly once (see the module docstring). Returns the created (or found) job.
+    ``new_key``: ``idempotency_key`` was just generated for this submission, so no earlier job can carry it and
+    the look-up before the first attempt is skipped."""
     lookup = lookup or Lookup()
     key = idempotency_key or new_idempotency_key()
     body = dict(payload)
@@ -176,7 +180,7 @@ async def create_job_once(
     state = RetryState(session.config.retry)
     since = time.time() - lookup.clock_skew_s
     session_id = body.get("session_id")
-    if idempotency_key is not None:
+    if idempotency_key is not None and not new_key:
         # The caller chose the token, maybe to resubmit after a crash or an uncertain outcome: a job that
         # already carries it is the answer. (Not found within the pages read: submit.)
         try:
@@ -219,6 +223,18 @@ async def create_job_once(
         if delay is None:
             raise failure  # provably nothing was created, and the budget is spent
         await anyio.sleep(delay)
+
+
+async def find_job(session: HTTPSession, key: str, *, since: float, lookup: Lookup | None = None) -> Job | None:
+    """The job carrying ``key`` among jobs submitted since ``since`` (unix seconds, widened by the look-up's
+    ``clock_skew_s``), or None when the listing proves there is none; :class:`UncertainOutcomeError` when it
+    cannot prove it (used to settle a reservation whose submitter died)."""
+    lookup = lookup or Lookup()
+    try:
+        return await _find_job(session, key, since - lookup.clock_skew_s, lookup, None)
+    except _Absence as why:
+        raise UncertainOutcomeError(f"cannot tell whether a job carries idempotency key {key}: {why}",
+                                    idempotency_key=key) from None
 
 
 async def _find_job(session: HTTPSession, key: str, since: float, lookup: Lookup, session_id: Any) -> Job | None:

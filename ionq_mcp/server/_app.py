@@ -16,7 +16,7 @@ from mcp.server import Server
 
 from ionq_mcp._version import __version__
 from ionq_mcp.guard import Guard, GuardPolicy
-from ionq_mcp.server import _call, _prompts, _resources
+from ionq_mcp.server import _confirm, _ops, _prompts, _resources
 from ionq_mcp.server._config import ServerConfig
 from ionq_mcp.server._tools import Inventory, build_inventory
 from ionq_mcp.server._upstream import Upstream
@@ -51,9 +51,12 @@ def instructions_for(upstream: Upstream, tool_names: set[str]) -> str:
 
 
 def build_guard(config: ServerConfig, upstream: Upstream) -> Guard:
-    """The spend guard for ``config``: its policy (or the environment's), ledger and audit files in the state
-    directory (``sandbox-`` prefixed for the sandbox, so simulated spend never mixes with real spend)."""
+    """The spend guard for ``config``: its policy (or the environment's); ledger and audit trail in PostgreSQL
+    when ``ledger_url`` is set, else files in the state directory (``sandbox-`` prefixed for the sandbox, so
+    simulated spend never mixes with real spend)."""
     policy = config.guard_policy if config.guard_policy is not None else GuardPolicy.from_env()
+    if config.ledger_url:  # PostgreSQL, shared by every replica: ledger and audit trail in one database
+        return Guard(policy, config.ledger_url, config.ledger_url, scrub=upstream.redact)
     state = config.resolved_state_dir()
     prefix = "sandbox-" if upstream.is_sandbox else ""
     return Guard(policy, state / f"{prefix}ledger.sqlite3", state / f"{prefix}audit.jsonl", scrub=upstream.redact)
@@ -87,7 +90,7 @@ class ServerApp(Server[Any]):
             instructions=instructions_for(self.upstream, set(self.operations)),
             get_tool_input_schema=self._input_schema,
             on_list_tools=self._list_tools,
-            on_call_tool=partial(_call.dispatch, self),
+            on_call_tool=partial(_ops.observed_dispatch, self),
             on_list_resources=partial(_resources.list_resources, self),
             on_list_resource_templates=partial(_resources.list_resource_templates, self),
             on_read_resource=partial(_resources.read_resource, self),
@@ -115,6 +118,8 @@ def build_server(config: ServerConfig | None = None) -> ServerApp:
     from ionq_mcp.catalog import load_catalog
 
     config = config if config is not None else ServerConfig.from_env()
+    config.check_replicas()
+    _confirm.configure_state_key(config.state_key)
     catalog = load_catalog(extra_files=tuple(config.extra_capability_files))
     selected = catalog.select(toolsets=config.toolsets, tools=config.tools, read_only=config.read_only)
     upstream = Upstream(config)

@@ -70,6 +70,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--transport", choices=("stdio", "http"), default=None, help="default: stdio")
     net.add_argument("--host", default=None, help="HTTP bind address (default 127.0.0.1)")
     net.add_argument("--port", type=int, default=None, help="HTTP port (default 8000)")
+    scale = parser.add_argument_group("replicas and operations (see docs/deployment.md)")
+    scale.add_argument("--ledger-url", metavar="URL", default=None,
+                       help="postgresql://... : spend ledger and audit trail in PostgreSQL, shared by replicas "
+                            "(env IONQ_MCP_LEDGER_URL; default: SQLite and JSON lines in the state directory)")
+    scale.add_argument("--replicas", type=int, metavar="N", default=None,
+                       help="replicas serving this deployment (env IONQ_MCP_REPLICAS; above 1: stateless HTTP and "
+                            "IONQ_MCP_STATE_KEY required)")
+    scale.add_argument("--stateless", action=argparse.BooleanOptionalAction, default=None,
+                       help="stateless streamable HTTP: any replica serves any request (env IONQ_MCP_STATELESS; "
+                            "default: on when --replicas > 1)")
+    scale.add_argument("--log-format", choices=("text", "json"), default=None,
+                       help="json: one JSON object per log line on stderr (env IONQ_MCP_LOG_FORMAT)")
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -80,6 +92,9 @@ def run_serve(args: argparse.Namespace) -> int:
     server = _build(args)
     if server is None:
         return 2
+    from ionq_mcp.server._logs import configure_logging
+
+    configure_logging(server.config.log_format)
 
     async def main() -> None:
         try:

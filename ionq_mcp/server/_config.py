@@ -15,6 +15,17 @@ Environment variables (the command line wins over them):
 ``IONQ_MCP_ALLOWED_HOSTS``  Extra Host header values allowed over HTTP (comma list, ``host:port`` or ``host:*``).
 ``IONQ_MCP_ALLOWED_ORIGINS`` Extra Origin values allowed over HTTP (comma list).
 ``IONQ_MCP_STATE_DIR``      Where the sandbox database, spend ledger and audit log live.
+``IONQ_MCP_LEDGER_URL``     ``postgresql://...``: spend ledger and audit trail in PostgreSQL, shared by replicas
+                            (default: SQLite + JSON lines in the state directory).
+``IONQ_MCP_REPLICAS``       How many replicas serve this deployment (default 1). Above 1, HTTP is stateless by
+                            default and ``IONQ_MCP_STATE_KEY`` is required.
+``IONQ_MCP_STATE_KEY``      Secret that seals confirmation state, the same on every replica (>= 32 characters;
+                            a comma list during rotation: the first seals, all are accepted).
+``IONQ_MCP_STATELESS``      ``1``: stateless streamable HTTP (no sessions; any replica serves any request).
+``IONQ_MCP_METRICS_TOKEN``  Bearer token for ``/metrics`` (default: the HTTP token).
+``IONQ_MCP_LOG_FORMAT``     ``json`` for one JSON object per log line (default ``text``).
+``IONQ_MCP_RECONCILE_INTERVAL_S`` Seconds between reconciliations of abandoned reservations while serving HTTP
+                            (default 60; 0 turns it off).
 ==========================  ==========================================================================
 """
 
@@ -29,6 +40,42 @@ from typing import Any, Literal
 from ionq_mcp._env import parse_bool
 
 __all__ = ["ServerConfig", "parse_bool", "parse_list"]
+
+
+def _redacted_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    from ionq_mcp.guard import redact_url
+
+    return redact_url(url)
+
+
+def _parse_int(var: str, raw: str | None, default: int) -> int:
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError(f"{var}={raw!r} is not a whole number") from None
+
+
+def _parse_seconds(var: str, raw: str | None, default: float) -> float:
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError(f"{var}={raw!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise ValueError(f"{var}={raw!r} must be a number of seconds >= 0")
+    return value
+
+
+def _parse_log_format(raw: str | None) -> Literal["text", "json"]:
+    value = (raw or "text").strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError(f"IONQ_MCP_LOG_FORMAT={raw!r}: allowed values are text and json")
+    return "json" if value == "json" else "text"
 
 
 
@@ -67,6 +114,13 @@ class ServerConfig:
     http_token: str | None = None
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    ledger_url: str | None = None
+    replicas: int = 1
+    state_key: str | None = None
+    stateless: bool | None = None  # None: stateless when replicas > 1
+    metrics_token: str | None = None
+    log_format: Literal["text", "json"] = "text"
+    reconcile_interval_s: float = 60.0
 
     def __repr__(self) -> str:
         shown = {
@@ -80,6 +134,9 @@ class ServerConfig:
             "host": self.host,
             "port": self.port,
             "http_token": "***" if self.http_token else None,
+            "ledger_url": _redacted_url(self.ledger_url),
+            "replicas": self.replicas,
+            "state_key": "***" if self.state_key else None,
         }
         return "ServerConfig(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
@@ -113,8 +170,39 @@ class ServerConfig:
             http_token=env.get("IONQ_MCP_HTTP_TOKEN") or None,
             allowed_hosts=parse_list(env.get("IONQ_MCP_ALLOWED_HOSTS")) or (),
             allowed_origins=parse_list(env.get("IONQ_MCP_ALLOWED_ORIGINS")) or (),
+            ledger_url=env.get("IONQ_MCP_LEDGER_URL") or None,
+            replicas=_parse_int("IONQ_MCP_REPLICAS", env.get("IONQ_MCP_REPLICAS"), 1),
+            state_key=env.get("IONQ_MCP_STATE_KEY") or None,
+            stateless=(parse_bool("IONQ_MCP_STATELESS", env["IONQ_MCP_STATELESS"])
+                       if env.get("IONQ_MCP_STATELESS") else None),
+            metrics_token=env.get("IONQ_MCP_METRICS_TOKEN") or None,
+            log_format=_parse_log_format(env.get("IONQ_MCP_LOG_FORMAT")),
+            reconcile_interval_s=_parse_seconds("IONQ_MCP_RECONCILE_INTERVAL_S",
+                                                env.get("IONQ_MCP_RECONCILE_INTERVAL_S"), 60.0),
         )
         return replace(config, **overrides) if overrides else config
+
+    @property
+    def stateless_http(self) -> bool:
+        """Serve streamable HTTP without sessions: explicit setting, else whenever there are several replicas."""
+        return self.stateless if self.stateless is not None else self.replicas > 1
+
+    def check_replicas(self) -> None:
+        """Raise ValueError when the replica settings cannot work: several replicas need one state key."""
+        if self.replicas < 1:
+            raise ValueError(f"replicas: must be >= 1, got {self.replicas}")
+        if self.ledger_url is not None:
+            from ionq_mcp.guard import is_postgres_url, redact_url
+
+            if not is_postgres_url(self.ledger_url):
+                raise ValueError(f"IONQ_MCP_LEDGER_URL / --ledger-url: expected postgresql://user@host/db, got "
+                                 f"{redact_url(self.ledger_url)!r}")
+        if self.replicas > 1 and not self.state_key:
+            raise ValueError(
+                f"{self.replicas} replicas are declared (IONQ_MCP_REPLICAS / --replicas) but IONQ_MCP_STATE_KEY is "
+                "not set: every replica must seal confirmation state with the same secret, or a confirmation "
+                "answered through another replica is never accepted. Set IONQ_MCP_STATE_KEY to the same long random "
+                "value on every replica (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`).")
 
     @classmethod
     def from_args(cls, args: Any, environ: Mapping[str, str] | None = None) -> ServerConfig:
@@ -133,9 +221,11 @@ class ServerConfig:
             overrides["sandbox_db"] = args.sandbox_db
         if getattr(args, "capabilities", None):
             overrides["extra_capability_files"] = tuple(Path(p) for p in args.capabilities)
-        for name in ("transport", "host", "port"):
+        for name in ("transport", "host", "port", "ledger_url", "replicas", "log_format"):
             if getattr(args, name, None) is not None:
                 overrides[name] = getattr(args, name)
+        if getattr(args, "stateless", None) is not None:
+            overrides["stateless"] = args.stateless
         guard_flags = ("allow_qpu", "max_job_cost", "daily_budget", "confirm_above", "bulk_confirm_above")
         if any(getattr(args, name, None) is not None for name in guard_flags):
             from ionq_mcp.guard import policy_from_args

@@ -2,13 +2,17 @@
 
 * **2026-07-28** (stateless): the first call returns an ``InputRequiredResult`` carrying one form elicitation
   and a ``request_state``; the client asks the user and retries the same ``tools/call`` with
-  ``params.input_responses`` and the echoed state. The state is ``payload.HMAC`` with a per-process secret and
-  binds the tool name, a digest of the arguments and the estimate the question quoted, plus an expiry and a
-  nonce that makes each consent single-use. A forged, stale, replayed or mismatched state (different
-  arguments, a changed estimate, another server process) is never taken as consent: the user is simply asked
-  again.
+  ``params.input_responses`` and the echoed state. The state is ``payload.HMAC`` and binds the tool name, a
+  digest of the arguments and the estimate the question quoted, plus an expiry and a nonce that makes each
+  consent single-use. The HMAC key is ``IONQ_MCP_STATE_KEY`` (:func:`configure_state_key`; the same on every
+  replica, so the retry may land on any of them), else a random per-process secret. The nonce is spent in the
+  spend guard's ledger (:meth:`~ionq_mcp.guard.Guard.claim_once`), which every replica shares, so a consent is
+  used once across the deployment. A forged, stale, replayed or mismatched state (different arguments, a
+  changed estimate, another key) is never taken as consent: the user is simply asked again.
 * **2025-11-25** (handshake): ``ctx.session.elicit_form(...)`` in the middle of the call; no answer within
-  :data:`CONFIRM_TIMEOUT_S` counts as ``cancel``.
+  :data:`CONFIRM_TIMEOUT_S` counts as ``cancel``. The question travels on the session's stream, so this era
+  needs the session's requests to reach the same replica (session affinity); stateless HTTP has no such
+  stream and the client is told it cannot be asked (``unsupported``). See docs/deployment.md.
 
 Either way the outcome is ``accept | decline | cancel | unsupported`` (the client declared no elicitation
 capability). Only ``accept`` lets the caller go ahead.
@@ -21,20 +25,21 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
+import anyio.to_thread
 import mcp_types as types
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 if TYPE_CHECKING:
     from ionq_mcp.server._call import ToolCall
 
-__all__ = ["CONFIRM_TIMEOUT_S", "Confirmation", "confirm", "refusal_text"]
+__all__ = ["CONFIRM_TIMEOUT_S", "MIN_STATE_KEY_CHARS", "Confirmation", "confirm", "configure_state_key",
+           "refusal_text"]
 
 #: How long a 2025-11-25 elicitation waits for the user before it counts as "no answer" (cancel).
 CONFIRM_TIMEOUT_S = 300.0
@@ -43,9 +48,34 @@ STATE_TTL_S = 900.0
 #: Key of our elicitation inside ``InputRequiredResult.input_requests``.
 REQUEST_KEY = "ionq_mcp_confirm"
 
-_SECRET = secrets.token_bytes(32)  # per process: a state minted by another process is not accepted
-_spent_nonces: dict[str, float] = {}  # nonce -> expiry; a consent is used once
-_nonce_lock = threading.Lock()
+#: Shortest ``IONQ_MCP_STATE_KEY`` accepted (characters), so the key cannot be guessed.
+MIN_STATE_KEY_CHARS = 32
+
+#: HMAC keys: the first seals, every one opens (rotation). Default: random per process, so without a shared
+#: key a state minted by another process is not accepted.
+_keys: tuple[bytes, ...] = (secrets.token_bytes(32),)
+
+
+def configure_state_key(value: str | None) -> None:
+    """Use ``value`` (``IONQ_MCP_STATE_KEY``: one secret, or a comma list while rotating: the first seals new
+    states, all open them) for every state sealed from now on. ``None`` keeps the current key. Raises
+    ValueError for a key shorter than :data:`MIN_STATE_KEY_CHARS`."""
+    global _keys
+    if value is None:
+        return
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not parts:
+        raise ValueError("IONQ_MCP_STATE_KEY: is empty")
+    short = [i + 1 for i, part in enumerate(parts) if len(part) < MIN_STATE_KEY_CHARS]
+    if short:
+        raise ValueError(f"IONQ_MCP_STATE_KEY: key {short[0]} of {len(parts)} is shorter than "
+                         f"{MIN_STATE_KEY_CHARS} characters; use a long random value "
+                         f"(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+    _keys = tuple(hashlib.sha256(b"ionq-mcp request_state\0" + part.encode()).digest() for part in parts)
+
+
+def _tag(key: bytes, payload: str) -> str:
+    return _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
 
 _SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -89,8 +119,7 @@ def _unb64(text: str) -> bytes:
 def seal_state(digest: str, *, now: float | None = None) -> str:
     payload = _b64(json.dumps({"d": digest, "exp": (now or time.time()) + STATE_TTL_S,
                                "n": secrets.token_hex(8)}).encode())
-    tag = _b64(hmac.new(_SECRET, payload.encode(), hashlib.sha256).digest())
-    return f"{payload}.{tag}"
+    return f"{payload}.{_tag(_keys[0], payload)}"
 
 
 def state_matches(state: str | None, digest: str, *, now: float | None = None) -> bool:
@@ -102,8 +131,7 @@ def _open_state(state: str | None, digest: str, *, now: float | None = None) -> 
     if not state or state.count(".") != 1:
         return None
     payload, tag = state.split(".")
-    expected = _b64(hmac.new(_SECRET, payload.encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(tag, expected):
+    if not any(hmac.compare_digest(tag, _tag(key, payload)) for key in _keys):
         return None
     try:
         data = json.loads(_unb64(payload))
@@ -114,17 +142,12 @@ def _open_state(state: str | None, digest: str, *, now: float | None = None) -> 
     return data if ok else None
 
 
-def _spend_nonce(data: Mapping[str, Any]) -> bool:
-    """Mark the state's nonce used; False when it already was (a replayed consent)."""
-    now = time.time()
+async def _spend_nonce(call: ToolCall, data: Mapping[str, Any]) -> bool:
+    """Mark the state's nonce used in the shared ledger; False when it already was (a replayed consent)."""
     nonce = str(data.get("n", ""))
-    with _nonce_lock:
-        for old in [n for n, exp in _spent_nonces.items() if exp < now]:
-            del _spent_nonces[old]
-        if not nonce or nonce in _spent_nonces:
-            return False
-        _spent_nonces[nonce] = float(data["exp"])
-        return True
+    if not nonce:
+        return False
+    return await anyio.to_thread.run_sync(call.guard.claim_once, "confirm:" + nonce, float(data["exp"]))
 
 
 def _client_can_elicit(call: ToolCall) -> bool:
@@ -154,7 +177,7 @@ async def confirm(call: ToolCall, question: str, *, estimate_usd: float | None =
         responses = call.params.input_responses or {}
         answer = responses.get(REQUEST_KEY)
         data = _open_state(call.params.request_state, digest) if answer is not None else None
-        if data is not None and _spend_nonce(data):
+        if data is not None and await _spend_nonce(call, data):
             return Confirmation(_outcome_of(answer))
         request = types.ElicitRequest(params=types.ElicitRequestFormParams(message=question,
                                                                            requested_schema=_SCHEMA))

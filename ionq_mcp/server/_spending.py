@@ -14,8 +14,10 @@ billed cost). ``run_circuit`` submits through :func:`submit_job`, the same path 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -310,12 +312,17 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
     stop = await _confirmed(call, decision, "the job was not submitted", how)
     if stop is not None:
         return stop
+    # The job's idempotency token is recorded with the reservation, so if this process dies before commit, another
+    # replica can look the job up and settle the reservation (ionq_mcp.guard._reconcile).
+    key, key_is_new = _idempotency_key(payload)
     try:
-        reservation = await anyio.to_thread.run_sync(guard.reserve, call.op.name, backend, estimate.guard_usd)
+        reservation = await anyio.to_thread.run_sync(
+            partial(guard.reserve, call.op.name, backend, estimate.guard_usd, idempotency_key=key))
     except GuardRefused as refusal:
         return _refused(call, refusal.message, estimated_cost_usd=estimate.cost_usd)
     try:
-        created = to_jsonable(await call.client.create_job(**payload))
+        created = to_jsonable(await call.client.create_job(**payload, idempotency_key=key,
+                                                           new_idempotency_key=key_is_new))
     except BaseException as exc:
         if _keeps_reservation(exc):
             guard.audit(call.op.name, payload, "uncertain", estimated_usd=estimate.cost_usd,
@@ -330,6 +337,16 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
         await anyio.to_thread.run_sync(guard.commit, reservation, job_id)
     guard.audit(call.op.name, payload, "submitted", estimated_usd=estimate.cost_usd, job_id=job_id)
     return Submitted(created, estimate)
+
+
+def _idempotency_key(payload: Mapping[str, Any]) -> tuple[str, bool]:
+    """(the token this submission carries, whether it was made here): the agent's own from the metadata, else new."""
+    from ionq_mcp.client import IDEMPOTENCY_METADATA_KEY
+
+    given = (payload.get("metadata") or {}).get(IDEMPOTENCY_METADATA_KEY)
+    if isinstance(given, str) and given:
+        return given, False
+    return uuid.uuid4().hex, True
 
 
 def spend_summary(guard: Guard, estimate: CostEstimate) -> dict[str, Any]:

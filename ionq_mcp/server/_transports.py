@@ -10,7 +10,10 @@ HTTP security contract:
   (loopback names for a loopback bind) or ``IONQ_MCP_ALLOWED_HOSTS`` / ``IONQ_MCP_ALLOWED_ORIGINS``.
 
 Both protocol eras are served: the SDK's streamable HTTP app answers the 2025-11-25 handshake and the
-2026-07-28 per-request envelope on the same endpoint (``/mcp``).
+2026-07-28 per-request envelope on the same endpoint (``/mcp``). With ``stateless_http`` (``--stateless``, or
+several ``--replicas``) no request depends on another's in-memory state, so any replica may serve any request.
+``/healthz``, ``/readyz`` and ``/metrics`` are answered before the token check (:mod:`._ops`), and while serving,
+abandoned reservations are reconciled every ``reconcile_interval_s``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import json
 import secrets
 import sys
 from typing import TYPE_CHECKING, Any
+
+import anyio
 
 from ionq_mcp._net import is_loopback_host
 
@@ -114,11 +119,15 @@ def _security_settings(config: ServerConfig) -> Any:
 
 
 def build_http_app(server: ServerApp, config: ServerConfig, token: str) -> Any:
-    """The ASGI app: the SDK's streamable HTTP app at ``/mcp`` behind the bearer-token check."""
+    """The ASGI app: the SDK's streamable HTTP app at ``/mcp`` behind the bearer-token check, and the operations
+    endpoints (:class:`~ionq_mcp.server._ops.OpsEndpoints`) beside it."""
+    from ionq_mcp.server._ops import OpsEndpoints
+
     app = server.streamable_http_app(
-        streamable_http_path=MCP_PATH, host=config.host, transport_security=_security_settings(config)
+        streamable_http_path=MCP_PATH, host=config.host, transport_security=_security_settings(config),
+        stateless_http=config.stateless_http,
     )
-    return BearerTokenMiddleware(app, token)
+    return OpsEndpoints(BearerTokenMiddleware(app, token), server, metrics_token=config.metrics_token or token)
 
 
 async def serve_stdio(server: ServerApp) -> None:
@@ -141,5 +150,22 @@ async def serve_http(server: ServerApp, config: ServerConfig) -> None:
         print(f"ionq-mcp: no IONQ_MCP_HTTP_TOKEN set; this run's token is: {token}", file=sys.stderr)
         print("ionq-mcp: clients must send 'Authorization: Bearer <token>'", file=sys.stderr)
     sys.stderr.flush()
-    uv_config = uvicorn.Config(app, host=config.host, port=config.port, log_level="warning", lifespan="on")
-    await uvicorn.Server(uv_config).serve()
+    # In JSON mode uvicorn's loggers propagate to the root JSON handler instead of its own text handlers.
+    log_config = None if config.log_format == "json" else uvicorn.config.LOGGING_CONFIG
+    uv_config = uvicorn.Config(app, host=config.host, port=config.port, log_level="warning", lifespan="on",
+                               log_config=log_config)
+    async with anyio.create_task_group() as tasks:
+        if config.reconcile_interval_s > 0:
+            tasks.start_soon(_reconcile_forever, server, config.reconcile_interval_s)
+        await uvicorn.Server(uv_config).serve()
+        tasks.cancel_scope.cancel()
+
+
+async def _reconcile_forever(server: ServerApp, interval_s: float) -> None:
+    from ionq_mcp.guard import run_reconciler
+    from ionq_mcp.server._ops import client_job_lookup
+
+    async def lookup() -> Any:
+        return client_job_lookup(server.upstream)
+
+    await run_reconciler(server.guard, lookup, interval_s)

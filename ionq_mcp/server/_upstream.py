@@ -100,12 +100,12 @@ class Upstream:
 
         options = dict(self._config.client_options)
         if self.mode == "in-process sandbox":
-            import httpx
-
             sandbox = self._ensure_sandbox()
             self._secrets = (*self._secrets, sandbox.api_key)
-            transport = httpx.ASGITransport(app=sandbox.app)
+            transport = _timed_transport(in_process_app=sandbox.app)
             return IonQClient(api_key=sandbox.api_key, base_url=IN_PROCESS_BASE_URL, transport=transport, **options)
+        if "transport" not in options:
+            options["transport"] = _timed_transport()
         if _is_loopback(self.base_url):
             options.setdefault("allow_insecure_http", True)
         key = self._config.api_key or SANDBOX_DEFAULT_KEY
@@ -129,3 +129,29 @@ class Upstream:
             sandbox, self._sandbox = self._sandbox, None
             self._owns_sandbox = False
             sandbox.close()
+
+
+def _timed_transport(in_process_app: Any = None) -> Any:
+    """An httpx transport that records each upstream request's duration in ``ionq_mcp_upstream_request_seconds``
+    (a no-op until metrics are enabled): the ASGI transport for the in-process sandbox, else the default one."""
+    import time
+
+    import httpx
+
+    from ionq_mcp import _metrics
+
+    base: type[httpx.AsyncBaseTransport] = httpx.ASGITransport if in_process_app is not None \
+        else httpx.AsyncHTTPTransport
+
+    class Timed(base):  # type: ignore[valid-type, misc]  # a subclass keeps the client's in-process detection
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            start = time.perf_counter()
+            status: int | str = "error"
+            try:
+                response = await super().handle_async_request(request)
+                status = response.status_code
+                return response
+            finally:
+                _metrics.upstream_request(request.method, status, time.perf_counter() - start)
+
+    return Timed(app=in_process_app) if in_process_app is not None else Timed()
