@@ -27,7 +27,6 @@ import json
 import logging
 import math
 import os
-import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,9 +51,9 @@ from ionq_mcp.guard._redact import redact_arguments
 __all__ = ["DAY_SECONDS", "DEFAULT_LEASE_S", "Decision", "Guard", "GuardRefused", "Reservation"]
 
 DAY_SECONDS = 86_400.0
-#: Default lease of a reservation, in seconds: how long its owner may take to submit before another replica
-#: may settle it. Longer than a submission's worst case (the client's retries and its look-up after an
-#: ambiguous failure take well under a minute).
+#: Default lease of a reservation, in seconds: how long its submission may be in flight before another replica
+#: may settle it. Longer than a submission's worst case with the client's defaults (30 s of retries, a 60 s
+#: read timeout, then up to 10 s of look-up after an ambiguous failure).
 DEFAULT_LEASE_S = 300.0
 
 _log = logging.getLogger("ionq_mcp.audit")
@@ -343,11 +342,11 @@ class Guard:
         return self._ledger.reservations(older_than=self.clock() - older_than_s)
 
     def abandoned_reservations(self) -> list[LedgerEntry]:
-        """Reservations nobody will settle by themselves: the owner's lease ran out, or the owner is a process
-        on this host that no longer exists. (A live owner inside its lease may still be submitting.)"""
+        """Reservations whose owner's lease ran out: nobody is still submitting them. Inside the lease the
+        request may still be in flight (even when its process died, the upstream may still be creating the job),
+        so a look-up then could wrongly prove the job absent."""
         now = self.clock()
-        return [e for e in self._ledger.reservations()
-                if (e.expires_at is not None and e.expires_at <= now) or _owner_gone(e.owner)]
+        return [e for e in self._ledger.reservations() if e.expires_at is not None and e.expires_at <= now]
 
     # ---- audit log ---------------------------------------------------------------------------------------
 
@@ -386,18 +385,3 @@ class Guard:
             # The record must not be lost with the database: it goes to the log instead (already scrubbed).
             _log.error("audit record not stored (%s): %s", down, json.dumps(record, default=str))
 
-
-def _owner_gone(owner: str | None) -> bool:
-    """True when ``owner`` (``host:pid``) is a process of this host that no longer runs."""
-    host, _, pid = (owner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # exists, owned by someone else
-        return False
-    return False

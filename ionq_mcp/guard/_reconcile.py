@@ -9,8 +9,8 @@ the job provably does not exist, and raises when it cannot tell. Found -> ``comm
 
 The guard never talks to IonQ, so the look-up comes from the caller (the server builds one from its client:
 :func:`ionq_mcp.server._ops.client_job_lookup`). Which reservations to settle is the caller's choice too; by
-default those nobody else will settle (:meth:`~ionq_mcp.guard.Guard.abandoned_reservations`: lease over, or
-owner process gone). Several replicas may reconcile at once: committing the same job twice is harmless and a
+default those nobody else will settle (:meth:`~ionq_mcp.guard.Guard.abandoned_reservations`: the owner's lease
+is over). Several replicas may reconcile at once: committing the same job twice is harmless and a
 release only applies to a row still ``reserved``.
 """
 

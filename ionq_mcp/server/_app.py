@@ -56,10 +56,11 @@ def build_guard(config: ServerConfig, upstream: Upstream) -> Guard:
     simulated spend never mixes with real spend)."""
     policy = config.guard_policy if config.guard_policy is not None else GuardPolicy.from_env()
     if config.ledger_url:  # PostgreSQL, shared by every replica: ledger and audit trail in one database
-        return Guard(policy, config.ledger_url, config.ledger_url, scrub=upstream.redact)
+        return Guard(policy, config.ledger_url, config.ledger_url, scrub=upstream.redact, lease_s=config.lease_s)
     state = config.resolved_state_dir()
     prefix = "sandbox-" if upstream.is_sandbox else ""
-    return Guard(policy, state / f"{prefix}ledger.sqlite3", state / f"{prefix}audit.jsonl", scrub=upstream.redact)
+    return Guard(policy, state / f"{prefix}ledger.sqlite3", state / f"{prefix}audit.jsonl", scrub=upstream.redact,
+                 lease_s=config.lease_s)
 
 
 class ServerApp(Server[Any]):

@@ -24,6 +24,8 @@ Environment variables (the command line wins over them):
 ``IONQ_MCP_STATELESS``      ``1``: stateless streamable HTTP (no sessions; any replica serves any request).
 ``IONQ_MCP_METRICS_TOKEN``  Bearer token for ``/metrics`` (default: the HTTP token).
 ``IONQ_MCP_LOG_FORMAT``     ``json`` for one JSON object per log line (default ``text``).
+``IONQ_MCP_LEASE_S``        Seconds a reservation belongs to the replica that made it before reconciliation may
+                            settle it (default 300; must exceed the longest submission).
 ``IONQ_MCP_RECONCILE_INTERVAL_S`` Seconds between reconciliations of abandoned reservations while serving HTTP
                             (default 60; 0 turns it off).
 ==========================  ==========================================================================
@@ -121,6 +123,7 @@ class ServerConfig:
     metrics_token: str | None = None
     log_format: Literal["text", "json"] = "text"
     reconcile_interval_s: float = 60.0
+    lease_s: float = 300.0
 
     def __repr__(self) -> str:
         shown = {
@@ -179,6 +182,7 @@ class ServerConfig:
             log_format=_parse_log_format(env.get("IONQ_MCP_LOG_FORMAT")),
             reconcile_interval_s=_parse_seconds("IONQ_MCP_RECONCILE_INTERVAL_S",
                                                 env.get("IONQ_MCP_RECONCILE_INTERVAL_S"), 60.0),
+            lease_s=_parse_seconds("IONQ_MCP_LEASE_S", env.get("IONQ_MCP_LEASE_S"), 300.0),
         )
         return replace(config, **overrides) if overrides else config
 

@@ -38,8 +38,14 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 if TYPE_CHECKING:
     from ionq_mcp.server._call import ToolCall
 
-__all__ = ["CONFIRM_TIMEOUT_S", "MIN_STATE_KEY_CHARS", "Confirmation", "confirm", "configure_state_key",
-           "refusal_text"]
+__all__ = [
+    "CONFIRM_TIMEOUT_S",
+    "MIN_STATE_KEY_CHARS",
+    "Confirmation",
+    "configure_state_key",
+    "confirm",
+    "refusal_text",
+]
 
 #: How long a 2025-11-25 elicitation waits for the user before it counts as "no answer" (cancel).
 CONFIRM_TIMEOUT_S = 300.0

@@ -144,6 +144,7 @@ async def serve_http(server: ServerApp, config: ServerConfig) -> None:
 
     token, generated = resolve_http_token(config)
     app = build_http_app(server, config, token)
+    await _open_ledger(server)
     host = f"[{config.host}]" if ":" in config.host else config.host
     print(f"ionq-mcp: streamable HTTP on http://{host}:{config.port}{MCP_PATH}", file=sys.stderr)
     if generated:
@@ -159,6 +160,17 @@ async def serve_http(server: ServerApp, config: ServerConfig) -> None:
             tasks.start_soon(_reconcile_forever, server, config.reconcile_interval_s)
         await uvicorn.Server(uv_config).serve()
         tasks.cancel_scope.cancel()
+
+
+async def _open_ledger(server: ServerApp) -> None:
+    """Reach the ledger once before listening, so its schema is created or migrated at start-up. A database
+    that is down does not stop the server: reads are served, paid work is refused until it returns."""
+    from ionq_mcp.guard import LedgerUnavailable
+
+    try:
+        await anyio.to_thread.run_sync(server.guard.check_ready)
+    except LedgerUnavailable as down:
+        print(f"ionq-mcp: warning: {down}; paid submissions are refused until it is reachable", file=sys.stderr)
 
 
 async def _reconcile_forever(server: ServerApp, interval_s: float) -> None:
