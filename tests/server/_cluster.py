@@ -108,15 +108,16 @@ def cluster(tmp_path: Path, ledger_url: str, count: int,
 
 
 @asynccontextmanager
-async def clients(urls: Sequence[str], **options: Any):
-    """One MCP client (2026-07-28, stateless) per replica URL, each with the bearer token."""
+async def clients(urls: Sequence[str], mode: str = "auto", **options: Any):
+    """One MCP client per replica URL (``mode="auto"``: 2026-07-28; ``"legacy"``: the 2025-11-25 handshake), each
+    with the bearer token."""
     async with AsyncExitStack() as stack:
         opened = []
         for url in urls:
             http = await stack.enter_async_context(
                 httpx2.AsyncClient(headers={"Authorization": f"Bearer {HTTP_TOKEN}"}, timeout=60))
             opened.append(await stack.enter_async_context(
-                Client(streamable_http_client(url, http_client=http), mode="auto", **options)))
+                Client(streamable_http_client(url, http_client=http), mode=mode, **options)))
         yield opened
 
 

@@ -109,6 +109,12 @@ async def test_confirmation_started_on_one_replica_is_answered_through_another(t
                 replay = await node.session.call_tool("create_job", PAID, allow_input_required=True,
                                                       input_responses=accept, request_state=first.request_state)
                 assert isinstance(replay, types.InputRequiredResult)
+        # 2025-11-25 clients: stateless HTTP has no session stream to ask on, so they are told so (nothing is sent)
+        async with clients([a.url], mode="legacy", elicitation_callback=never_called) as (legacy,):
+            told = await legacy.call_tool("create_job", PAID)
+            read = await legacy.call_tool("get_job", {"job_id": done.structured_content["id"]})
+        assert told.is_error and "cannot ask the user" in text(told)
+        assert not read.is_error
         jobs = await upstream_qpu_jobs(api_url)
     assert jobs == {done.structured_content["id"]}
     assert [job for job, _ in ledger_rows(pg_url, "committed")] == [done.structured_content["id"]]
