@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import mcp_types as types
 from mcp.server import Server
 
+from ionq_mcp import circuits
 from ionq_mcp._version import __version__
 from ionq_mcp.guard import Guard, GuardPolicy
 from ionq_mcp.server import _call, _prompts, _resources
@@ -43,9 +44,11 @@ def instructions_for(upstream: Upstream, tool_names: set[str]) -> str:
         ("- Units: QIS rotations (rx, ry, rz, rxx...) in radians; native gates (gpi, gpi2, ms, zz) in turns "
          "(1 turn = 2*pi)."),
         (f"- QPU backends (qpu.*) cost real money: call {estimate} before create_job on a QPU. The simulator "
-         "is free (29 qubits, exact probabilities; set noise.model to emulate a QPU)."),
+         f"is free ({circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits, exact probabilities; set noise.model "
+         "to emulate a QPU)."),
         (f"- Jobs run asynchronously: create_job returns an id; use {wait} until status is completed, then "
-         "get_job_probabilities. Error mitigation (debiasing) needs at least 500 shots."),
+         f"get_job_probabilities. Error mitigation (debiasing) needs at least {circuits.MIN_DEBIASING_SHOTS} "
+         "shots."),
     ]
     return "\n".join(lines)
 
