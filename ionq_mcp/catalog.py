@@ -33,7 +33,12 @@ import yaml
 from . import _catalog_text as text
 from . import _paths
 
-__all__ = ["Argument", "Catalog", "CatalogError", "Operation", "load_catalog", "snake_case"]
+__all__ = ["Argument", "Catalog", "CatalogError", "Operation", "ResultKind", "Role", "load_catalog", "snake_case"]
+
+ResultKind = Literal["object", "distribution", "samples"]
+Role = Literal["submit", "estimate", "status", "results"]
+_ROLES: tuple[str, ...] = ("submit", "estimate", "status", "results")
+_RESULT_KINDS: tuple[str, ...] = ("object", "distribution", "samples")
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -93,6 +98,19 @@ class Operation:
     #: The arguments that form the job body, as create_job's request body declares them in the spec (empty when
     #: the operation takes no job payload); workflow-only arguments (timeout_s, top_k, ...) are not among them.
     job_fields: tuple[str, ...] = ()
+    # ---- presentation, from the overlay (HTTP) or the capability file (workflows x-* keys) ----
+    #: ``distribution`` (decimal basis state -> probability or count: reshaped with bitstrings), ``samples``
+    #: (shot-by-shot outcomes) or ``object`` (anything else).
+    result_kind: ResultKind = "object"
+    #: The result also says where calls go (sandbox or IonQ): ``whoami``'s ``upstream`` field.
+    describes_upstream: bool = False
+    #: Its part in the agent's basic loop, which the server's instructions mention by tool name: ``submit``,
+    #: ``estimate``, ``status`` or ``results`` (None: not mentioned).
+    role: Role | None = None
+    #: The tool that lists the ids this operation takes (a 404's hint names it); None when there is none.
+    lister: str | None = None
+    #: For results that exist only once the job completed: the tool that shows a job's status (a 404's hint).
+    status_tool: str | None = None
 
     def argument(self, name: str) -> Argument | None:
         for argument in self.arguments:
@@ -493,7 +511,33 @@ def _annotations(method: str, path: str) -> dict[str, bool]:
     }
 
 
-def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str) -> Operation:
+#: Routes ("METHOD /path") an operation refers to, resolved to tool names once the whole catalog is built:
+#: (the route that lists its ids, the route that shows a job's status for results that need a completed job).
+_Links = tuple[str | None, str | None]
+
+#: The route that shows a job's status (a result that exists only once the job completed points there).
+_JOB_STATUS_ROUTE = "GET /jobs/{UUID}"
+
+
+def _presentation(overlay: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The presentation fields an overlay (HTTP) or a workflow's x-* keys set, checked."""
+    kind = overlay.get("result_kind", "object")
+    role = overlay.get("role")
+    if kind not in _RESULT_KINDS:
+        raise CatalogError(f"{where}: result kind {kind!r} is not one of {', '.join(_RESULT_KINDS)}")
+    if role is not None and role not in _ROLES:
+        raise CatalogError(f"{where}: role {role!r} is not one of {', '.join(_ROLES)}")
+    return {"result_kind": kind, "role": role, "describes_upstream": bool(overlay.get("describes_upstream"))}
+
+
+def _is_distribution_schema(schema: Mapping[str, Any] | None) -> bool:
+    """A response that is a bare map of numbers (decimal basis state -> probability or count)."""
+    extra = (schema or {}).get("additionalProperties")
+    return not (schema or {}).get("properties") and isinstance(extra, Mapping) and extra.get("type") in (
+        "number", "integer", ["number", "null"], ["integer", "null"])
+
+
+def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str) -> tuple[Operation, _Links]:
     method = str(entry["method"]).upper()
     path = str(entry["path"])
     op_id = str(entry["id"])
@@ -565,6 +609,12 @@ def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str
     validation_schema = _validation_schema(arguments, full, required, body_full)
 
     output_schema, result_key = _output(spec, raw, path, overlay)
+    presentation = _presentation(overlay, where)
+    if "result_kind" not in overlay and _is_distribution_schema(output_schema):
+        presentation["result_kind"] = "distribution"
+    collection = f"GET /{path.strip('/').split('/')[0]}"
+    lister = overlay.get("lister") or (collection if ("GET", collection[4:]) in spec.operations else None)
+    links = (lister, _JOB_STATUS_ROUTE if overlay.get("completed_first") else None)
     description = overlay.get("description") or " ".join(
         filter(None, [entry.get("summary") and f"{entry['summary']}.", _short(raw.get("description"))]))
     props = input_schema["properties"]
@@ -578,8 +628,8 @@ def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str
         validates_job_payload=takes_job,
         validation_schema=validation_schema, has_body=request_body is not None, source=source,
         job_fields=tuple(a.name for a in arguments if a.location == "body") if takes_job else (),
-        **_annotations(method, path),
-    )
+        **presentation, **_annotations(method, path),
+    ), links
 
 
 def _is_job_payload(properties: Mapping[str, Any]) -> bool:
@@ -641,7 +691,7 @@ def _output(spec: _Spec, raw: Mapping[str, Any], path: str,
     return {"type": "object", "properties": {key: inner}}, key
 
 
-def _build_workflow(entry: Mapping[str, Any], toolset: str, source: str) -> Operation:
+def _build_workflow(entry: Mapping[str, Any], toolset: str, source: str) -> tuple[Operation, _Links]:
     op_id = str(entry["id"])
     where = f"{source}: workflow {op_id!r}"
     input_schema = entry.get("inputSchema")
@@ -650,7 +700,13 @@ def _build_workflow(entry: Mapping[str, Any], toolset: str, source: str) -> Oper
     hints = entry.get("hints") or {}
     properties = input_schema.get("properties", {})
     required = set(input_schema.get("required", []))
-    arguments = tuple(Argument(name, "body", name, name in required) for name in properties)
+    in_path = set(entry.get("x-path-arguments") or ())  # ids the workflow puts into a URL path
+    if in_path - set(properties):
+        raise CatalogError(f"{where}: x-path-arguments {sorted(in_path - set(properties))} are not arguments")
+    arguments = tuple(Argument(name, "path" if name in in_path else "body", name, name in required)
+                      for name in properties)
+    presentation = _presentation({"result_kind": entry.get("x-result-kind", "object"), "role": entry.get("x-role")},
+                                 where)
     output = entry.get("outputSchema")
     if output is not None:
         output = _relax(output)
@@ -665,8 +721,8 @@ def _build_workflow(entry: Mapping[str, Any], toolset: str, source: str) -> Oper
         idempotent=bool(hints.get("idempotent", read_only)), open_world=bool(hints.get("openWorld", True)),
         secured=bool(hints.get("secured", True)),
         validates_job_payload=bool(hints.get("validatesJobPayload", _is_job_payload(properties))),
-        validation_schema=copy.deepcopy(dict(input_schema)), source=source,
-    )
+        validation_schema=copy.deepcopy(dict(input_schema)), source=source, **presentation,
+    ), (entry.get("x-lister"), None)
 
 
 def _toolset(document: Mapping[str, Any]) -> str:
@@ -694,6 +750,7 @@ def load_catalog(capabilities_dir: Path | None = None, openapi_path: Path | None
     spec = _Spec(_load_yaml(Path(openapi_path) if openapi_path is not None else _paths.openapi_path()))
     files = [*sorted(directory.glob("*.yaml")), *sorted(directory.glob("*.yml")), *map(Path, extra_files)]
     operations: list[Operation] = []
+    links: list[_Links] = []
     names: dict[str, str] = {}
     for file in dict.fromkeys(files):
         document = _load_yaml(file)
@@ -704,9 +761,9 @@ def load_catalog(capabilities_dir: Path | None = None, openapi_path: Path | None
             if not isinstance(entry, Mapping) or "id" not in entry:
                 raise CatalogError(f"{file.name}: every operation needs an `id`")
             if entry.get("method") and entry.get("path"):
-                op = _build_http(spec, entry, toolset, file.name)
+                op, link = _build_http(spec, entry, toolset, file.name)
             elif entry.get("x-handler") == "workflow":
-                op = _build_workflow(entry, toolset, file.name)
+                op, link = _build_workflow(entry, toolset, file.name)
             else:
                 raise CatalogError(f"{file.name}: operation {entry['id']!r} needs method+path or "
                                    "`x-handler: workflow` with an inline inputSchema")
@@ -714,7 +771,19 @@ def load_catalog(capabilities_dir: Path | None = None, openapi_path: Path | None
                 raise CatalogError(f"{file.name}: tool {op.name!r} already defined in {names[op.name]}")
             names[op.name] = file.name
             operations.append(op)
-    return Catalog(tuple(_share_job_fields(operations)))
+            links.append(link)
+    return Catalog(tuple(_share_job_fields(_resolve_links(operations, links))))
+
+
+def _resolve_links(operations: Sequence[Operation], links: Sequence[_Links]) -> list[Operation]:
+    """Each operation's lister and status routes as the names of the first tools bound to those routes."""
+    by_route: dict[str, str] = {}
+    for op in operations:
+        if op.kind == "http":
+            by_route.setdefault(f"{op.method} {op.path}", op.name)
+    return [dataclasses.replace(op, lister=by_route.get(lister) if lister else None,
+                                status_tool=by_route.get(status) if status else None)
+            for op, (lister, status) in zip(operations, links, strict=True)]
 
 
 def _share_job_fields(operations: Sequence[Operation]) -> list[Operation]:

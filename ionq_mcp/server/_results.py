@@ -46,9 +46,6 @@ TOP_OUTCOMES = 32
 #: Text blocks repeat the JSON only when it is at most this long; otherwise the summary stands alone.
 INLINE_JSON_BYTES = 1_500
 
-#: Tools whose response is a map from decimal basis state to probability or count.
-DISTRIBUTION_OPS = frozenset({"get_job_probabilities", "get_variant_probabilities", "get_variant_histogram"})
-
 _BIT_ORDER = (
     "qubit 0 = least significant bit of the decimal keys = rightmost character of the bitstrings; bitstrings "
     "are as wide as the highest qubit observed (pad with 0s on the left to the circuit's qubit count)"
@@ -71,17 +68,9 @@ DISTRIBUTION_EXTRA_PROPERTIES: dict[str, Any] = {
 
 
 def is_distribution_op(op: Operation) -> bool:
-    """True for tools whose result is a basis-state distribution (probabilities or counts)."""
-    if op.name in DISTRIBUTION_OPS:
-        return True
-    schema = op.output_schema or {}
-    extra = schema.get("additionalProperties")
-    return (
-        op.kind == "http"
-        and not schema.get("properties")
-        and isinstance(extra, dict)
-        and extra.get("type") in ("number", "integer")
-    )
+    """True for tools whose result is a basis-state distribution (probabilities or counts): the catalog says so
+    (``op.result_kind``, set by the overlay or recognised from the response schema)."""
+    return op.result_kind == "distribution"
 
 
 def output_schema_for(op: Operation) -> dict | None:
@@ -292,7 +281,7 @@ def shape_result(op: Operation, data: Any, upstream: Upstream | None = None, *,
         content = {**shape_distribution(data, key=_distribution_key(op)), "bit_order": _BIT_ORDER}
     else:
         content = _wrap(op, data)
-    if op.name == "whoami" and upstream is not None:
+    if op.describes_upstream and upstream is not None:
         content = {**content, "upstream": upstream.describe()}
     compact = _dumps(content)
     if upstream is not None:
