@@ -20,31 +20,31 @@ Run = Callable[[argparse.Namespace], int]
 
 
 def _serve() -> tuple[AddArguments, Run]:
-    from ionq_mcp.server._cli import add_serve_arguments, run_serve
+    from ionq_mcp.server import add_serve_arguments, run_serve
 
     return add_serve_arguments, run_serve
 
 
 def _sandbox() -> tuple[AddArguments, Run]:
-    from ionq_mcp.sandbox._cli import add_arguments, run
+    from ionq_mcp.sandbox import add_sandbox_arguments, run_sandbox
 
-    return add_arguments, run
+    return add_sandbox_arguments, run_sandbox
 
 
 def _demo() -> tuple[AddArguments, Run]:
-    from ionq_mcp.server._cli import add_demo_arguments, run_demo
+    from ionq_mcp.server import add_demo_arguments, run_demo
 
     return add_demo_arguments, run_demo
 
 
 def _tools() -> tuple[AddArguments, Run]:
-    from ionq_mcp.server._cli import add_tools_arguments, run_tools
+    from ionq_mcp.server import add_tools_arguments, run_tools
 
     return add_tools_arguments, run_tools
 
 
 def _call() -> tuple[AddArguments, Run]:
-    from ionq_mcp.server._cli import add_call_arguments, run_call
+    from ionq_mcp.server import add_call_arguments, run_call
 
     return add_call_arguments, run_call
 
