@@ -102,8 +102,15 @@ def _entry(skill: Skill) -> SkillEntry:
     )
 
 
-def skill_resources() -> list[types.Resource]:
-    """``resources/list`` entries: every file of every skill, each SKILL.md first."""
+@cache
+def _entries() -> tuple[SkillEntry, ...]:
+    return tuple(_entry(s) for s in load_pack())
+
+
+@cache
+def skill_resources() -> tuple[types.Resource, ...]:
+    """``resources/list`` entries: every file of every skill, each SKILL.md first (built once: the pack is
+    static)."""
     out = []
     for skill in load_pack():
         for f in skill.files:
@@ -113,7 +120,7 @@ def skill_resources() -> list[types.Resource]:
                 title=f"Skill {skill.name}" if is_entry else None,
                 description=skill.description if is_entry else f"Part of the {skill.name} skill.",
                 mime_type=f.mime_type, size=len(f.data)))
-    return out
+    return tuple(out)
 
 
 def _unknown(uri: str) -> MCPError:
@@ -136,13 +143,13 @@ def read_skill_resource(uri: str) -> types.ReadResourceResult:
 
 
 async def _list_skills(ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams) -> ListSkillsResult:
-    return ListSkillsResult(skills=[_entry(s) for s in load_pack()], ttl_ms=TTL_MS, cache_scope="public")
+    return ListSkillsResult(skills=list(_entries()), ttl_ms=TTL_MS, cache_scope="public")
 
 
 async def _get_skill(ctx: ServerRequestContext[Any, Any], params: GetSkillParams) -> GetSkillResult:
-    for skill in load_pack():
-        if params.uri == _uri(skill, "SKILL.md"):
-            return GetSkillResult(skill=_entry(skill), ttl_ms=TTL_MS, cache_scope="public")
+    for entry in _entries():
+        if params.uri == entry.uri:
+            return GetSkillResult(skill=entry, ttl_ms=TTL_MS, cache_scope="public")
     raise _unknown(params.uri)
 
 
