@@ -353,6 +353,8 @@ def references() -> dict[str, dict[str, str]]:
 
 def template_values() -> dict[str, str]:
     """Values the SKILL.md templates quote as ``{{name}}``."""
+    from ionq_mcp.client import IDEMPOTENCY_METADATA_KEY
+
     rates = _rates()
     aria = rates["qpu.aria-1"]
     policy = guard.GuardPolicy()
@@ -369,6 +371,9 @@ def template_values() -> dict[str, str]:
         "aria_2q": _usd(aria.cost_2q_gate),
         "max_job_cost": _usd(policy.max_job_cost_usd),
         "daily_budget": _usd(policy.daily_budget_usd),
+        "confirm_above": _usd(policy.confirm_above_usd),
+        "allow_qpu_default": "on" if policy.allow_qpu else "off",
+        "idempotency_key": IDEMPOTENCY_METADATA_KEY,
         "env_allow_qpu": guard.ENV_ALLOW_QPU,
         "env_max_job_cost": guard.ENV_MAX_JOB_COST,
         "env_confirm_above": guard.ENV_CONFIRM_ABOVE,
