@@ -68,6 +68,8 @@ def _dump(value: Any) -> bytes:
 def export_plugin(dest: Path, *, command: str = "ionq-mcp", force: bool = False, root: Path = PACK_DIR) -> list[Path]:
     """Write the plugin at ``dest``; return the files written. ``dest`` must be empty or missing unless
     ``force`` (then files of ours are overwritten; nothing else is deleted). FileExistsError otherwise."""
+    if dest.exists() and not dest.is_dir():
+        raise FileExistsError(f"{dest} is a file: choose an empty or new folder")
     if dest.exists() and any(dest.iterdir()) and not force:
         raise FileExistsError(f"{dest} is not empty: choose an empty folder, or pass --force to overwrite")
     written: list[Path] = []

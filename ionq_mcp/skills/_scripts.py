@@ -21,6 +21,7 @@ import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ionq_mcp import circuits
@@ -216,7 +217,7 @@ def decode_results(data: Any, *, qubits: int | None = None, top: int = 16,
 
 
 def _read_json(source: str) -> Any:
-    text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     return json.loads(text)
 
 

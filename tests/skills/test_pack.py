@@ -168,6 +168,8 @@ def test_export_refuses_a_folder_that_is_not_empty(tmp_path):
         export_plugin(tmp_path)
     export_plugin(tmp_path, force=True)
     assert (tmp_path / "mine.txt").read_text() == "keep me" and (tmp_path / ".mcp.json").is_file()
+    with pytest.raises(FileExistsError, match="is a file"):
+        export_plugin(tmp_path / "mine.txt", force=True)
 
 
 @pytest.mark.parametrize("name", SKILLS)
