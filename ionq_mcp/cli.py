@@ -3,8 +3,9 @@
 This module only dispatches. Each subcommand lives beside the layer it drives and offers
 ``add_<name>_arguments(parser)`` and ``run_<name>(args) -> int`` (or plain ``add_arguments``/``run``):
 ``sandbox`` in :mod:`ionq_mcp.sandbox._cli`; ``serve``, ``tools``, ``call`` and ``demo`` in
-:mod:`ionq_mcp.server._cli`; ``skills`` in :mod:`ionq_mcp.skills._cli`. Only the chosen subcommand's module is imported, so start-up (which an MCP
-client waits for) does not pay for numpy or the sandbox when serving a real IonQ account.
+:mod:`ionq_mcp.server._cli`; ``skills`` in :mod:`ionq_mcp.skills._cli`. Only the chosen subcommand's module is
+imported, so start-up (which an MCP client waits for) does not pay for numpy or the sandbox when serving a real
+IonQ account.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def test_server_json_inputs_are_the_settings_the_code_reads():
     key = env.pop("IONQ_API_KEY")
     assert key["isSecret"] is True and key.get("isRequired", False) is False  # no key = the sandbox
     assert not any(v.get("isRequired") for v in env.values())
-    read_by_code = (ROOT / "ionq_mcp" / "server" / "_config.py").read_text() + (ROOT / "ionq_mcp" / "guard.py").read_text()
+    read_by_code = "".join((ROOT / "ionq_mcp" / p).read_text() for p in ("server/_config.py", "guard.py"))
     for name in env:
         assert f'"{name}"' in read_by_code or f"``{name}``" in read_by_code, f"{name} is not read by the server"
     defaults = {guard.ENV_ALLOW_QPU: str(POLICY.allow_qpu).lower(),

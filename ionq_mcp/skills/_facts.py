@@ -224,8 +224,8 @@ Rule: a gate on one qubit is one 1q gate; on two qubits one 2q gate; on N >= 3 q
 * Fewer than {shots} shots: never debiased (and it cannot be turned on).
 * Simulator, ideal or noisy: never debiased (the server refuses `debiasing: true` there).
 
-A payload that says nothing about error mitigation is therefore a debiased, minimum-{_usd(ARIA.job_cost_minimum_error_mitigation)}
-job on Aria when it is QIS on a QPU with >= {shots} shots.
+A payload that says nothing about error mitigation is therefore a debiased job (minimum
+{_usd(ARIA.job_cost_minimum_error_mitigation)} on Aria) when it is QIS on a QPU with >= {shots} shots.
 
 ## Worked examples (Aria rates)
 

@@ -93,7 +93,8 @@ def test_check_job_warns_about_radians_in_native_gates(plugin, tmp_path):
     status, out = _run(plugin, "ionq-running-circuits", "check_job", native, tmp=tmp_path)
     assert status == 0 and out["valid"] is True
     assert any("TURNS" in w for w in out["warnings"])
-    fine = _job(backend="simulator", shots=100, gateset="native", circuit=[{"gate": "gpi2", "target": 0, "phase": 0.25}])
+    fine = _job(backend="simulator", shots=100, gateset="native",
+                circuit=[{"gate": "gpi2", "target": 0, "phase": 0.25}])
     assert _run(plugin, "ionq-running-circuits", "check_job", fine, tmp=tmp_path)[1]["warnings"] == []
 
 
