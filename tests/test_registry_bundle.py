@@ -82,7 +82,9 @@ def test_server_json_inputs_are_the_settings_the_code_reads():
     key = env.pop("IONQ_API_KEY")
     assert key["isSecret"] is True and key.get("isRequired", False) is False  # no key = the sandbox
     assert not any(v.get("isRequired") for v in env.values())
-    read_by_code = "".join((ROOT / "ionq_mcp" / p).read_text() for p in ("server/_config.py", "guard.py"))
+    package = ROOT / "ionq_mcp"
+    sources = [package / "server" / "_config.py", *package.glob("guard*.py"), *package.glob("guard/*.py")]
+    read_by_code = "".join(p.read_text(encoding="utf-8") for p in sources)
     for name in env:
         assert f'"{name}"' in read_by_code or f"``{name}``" in read_by_code, f"{name} is not read by the server"
     defaults = {guard.ENV_ALLOW_QPU: str(POLICY.allow_qpu).lower(),

@@ -247,7 +247,7 @@ def _guard_md() -> str:
         (f"`{guard.ENV_BULK_CONFIRM_ABOVE}`", "`--bulk-confirm-above`", policy.bulk_confirm_above,
          "the user is asked before bulk cancel/delete of more jobs than this"),
     )
-    return f"""# The spend guard's settings (generated from `ionq_mcp/guard.py`)
+    return f"""# The spend guard's settings (generated from `ionq_mcp.guard`)
 
 The user sets these on the server (environment variable or `ionq-mcp serve` flag); an agent cannot change them.
 
