@@ -275,9 +275,17 @@ def _backends_md() -> str:
         (f"`{m.name}`", m.p1q, m.p2q, m.readout,
          f"{1 - m.p1q:.6g} / {1 - m.p2q:.6g} / {1 - m.readout:.6g}", f"{expected_bell_fidelity(m):.4f}")
         for m in NOISE_MODELS.values()))
+    def seconds(value: float) -> float:
+        # The sandbox's timings were integer microseconds before they became float seconds (IonQ's unit); read
+        # both, so the table (gate times in microseconds, T1/T2 in seconds) is the same either way.
+        return value / 1e6 if isinstance(value, int) else value
+
+    def us(value: float) -> str:
+        return f"{seconds(value) * 1e6:.4g} us"
+
     timings = _table(("family", "1q gate", "2q gate", "readout", "reset", "T1", "T2"), (
-        (name, f"{t.one_q} us", f"{t.two_q} us", f"{t.readout} us", f"{t.reset} us", f"{t.t1 / 1e6:g} s",
-         f"{t.t2 / 1e6:g} s") for name, t in TIMINGS.items()))
+        (name, us(t.one_q), us(t.two_q), us(t.readout), us(t.reset), f"{seconds(t.t1):g} s", f"{seconds(t.t2):g} s")
+        for name, t in TIMINGS.items()))
     qubits = _table(("backend", "qubits", "noise model that emulates it"), (
         (f"`{b}`", n, "ideal" if not circuits.is_qpu(b) else f"`{b.removeprefix('qpu.')}`")
         for b, n in circuits.BACKEND_QUBITS.items()))

@@ -212,3 +212,16 @@ async def test_the_exported_mcp_json_starts_a_server_with_the_tools_and_skills(p
 def test_the_default_command_is_what_the_plugin_needs():
     assert mcp_json()["mcpServers"]["ionq"]["command"] == "ionq-mcp"
     assert mcp_json("/opt/x/bin/ionq-mcp")["mcpServers"]["ionq"]["env"] == {"IONQ_API_KEY": "${IONQ_API_KEY:-}"}
+
+
+def test_the_timing_table_reads_microsecond_ints_and_float_seconds_alike(monkeypatch):
+    """The sandbox's timings moved from integer microseconds to float seconds (IonQ's unit): same table."""
+    from ionq_mcp.sandbox import _backends
+
+    micro = {"aria": _backends.Timing(135, 600, 300, 20, 100_000_000, 1_000_000)}
+    seconds = {"aria": _backends.Timing(135e-6, 600e-6, 300e-6, 20e-6, 100.0, 1.0)}
+    monkeypatch.setattr(_backends, "TIMINGS", micro)
+    as_micro = _facts._backends_md()
+    monkeypatch.setattr(_backends, "TIMINGS", seconds)
+    assert _facts._backends_md() == as_micro
+    assert "| aria | 135 us | 600 us | 300 us | 20 us | 100 s | 1 s |" in as_micro
