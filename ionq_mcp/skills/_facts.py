@@ -372,7 +372,7 @@ def template_values() -> dict[str, str]:
         "max_shots": f"{circuits.MAX_SHOTS:,}",
         "default_shots": str(circuits.DEFAULT_SHOTS),
         "simulator_qubits": str(circuits.BACKEND_QUBITS[circuits.SIMULATOR]),
-        "qpu_backends": ", ".join(f"`{b}`" for b in circuits.QPU_BACKENDS),
+        "qpu_backends": ", ".join(f"`{b}`" for b in circuits.BACKEND_QUBITS if circuits.is_qpu(b)),
         "aria_minimum": _usd(aria.job_cost_minimum),
         "aria_minimum_debiased": _usd(aria.job_cost_minimum_error_mitigation),
         "aria_1q": _usd(aria.cost_1q_gate),

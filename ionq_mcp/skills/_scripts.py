@@ -117,7 +117,7 @@ def count_gates(payload: Any) -> tuple[dict[str, Any], bool]:
     debiased, why = debiasing_decision(payload, plan)
     rates = default_rates()
     prices = {}
-    for backend in circuits.QPU_BACKENDS:
+    for backend in (b for b in circuits.BACKEND_QUBITS if circuits.is_qpu(b)):
         rate = rates.rate(backend)
         if rate is None:
             continue
