@@ -38,7 +38,6 @@ BACKEND_QUBITS: dict[str, int] = {
     "qpu.forte-enterprise-1": 36,
 }
 JOB_BACKENDS: tuple[str, ...] = tuple(BACKEND_QUBITS)
-QPU_BACKENDS: tuple[str, ...] = tuple(b for b in BACKEND_QUBITS if b != SIMULATOR)
 
 #: Noise models of the simulator and the largest circuit each may simulate (the modelled QPU's size).
 NOISE_MODEL_QUBITS: dict[str, int] = {
@@ -146,8 +145,6 @@ NATIVE_GATES: dict[str, GateSpec] = {
 }
 
 GATESETS: dict[str, dict[str, GateSpec]] = {"qis": QIS_GATES, "native": NATIVE_GATES}
-
-_QUBIT_KEYS = ("target", "targets", "control", "controls")
 
 
 class Gate(NamedTuple):

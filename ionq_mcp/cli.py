@@ -1,10 +1,11 @@
-"""The ``ionq-mcp`` command: ``serve | sandbox | demo | tools | call``.
+"""The ``ionq-mcp`` command: ``serve | sandbox | demo | tools | call | skills``.
 
 This module only dispatches. Each subcommand lives beside the layer it drives and offers
 ``add_<name>_arguments(parser)`` and ``run_<name>(args) -> int``: ``sandbox`` in :mod:`ionq_mcp.sandbox._cli`;
-``serve``, ``tools``, ``call`` and ``demo`` in :mod:`ionq_mcp.server._cli`. :data:`SUBCOMMANDS` names, for each,
-a loader whose ``from ... import`` runs only for the chosen subcommand, so start-up (which an MCP client waits
-for) does not pay for numpy or the sandbox when serving a real IonQ account.
+``serve``, ``tools``, ``call`` and ``demo`` in :mod:`ionq_mcp.server._cli`; ``skills`` in
+:mod:`ionq_mcp.skills._cli` (each package re-exports them). :data:`SUBCOMMANDS` names, for each, a loader whose
+``from ... import`` runs only for the chosen subcommand, so start-up (which an MCP client waits for) does not pay
+for numpy or the sandbox when serving a real IonQ account.
 """
 
 from __future__ import annotations
@@ -20,33 +21,39 @@ Run = Callable[[argparse.Namespace], int]
 
 
 def _serve() -> tuple[AddArguments, Run]:
-    from ionq_mcp.server._cli import add_serve_arguments, run_serve
+    from ionq_mcp.server import add_serve_arguments, run_serve
 
     return add_serve_arguments, run_serve
 
 
 def _sandbox() -> tuple[AddArguments, Run]:
-    from ionq_mcp.sandbox._cli import add_arguments, run
+    from ionq_mcp.sandbox import add_sandbox_arguments, run_sandbox
 
-    return add_arguments, run
+    return add_sandbox_arguments, run_sandbox
 
 
 def _demo() -> tuple[AddArguments, Run]:
-    from ionq_mcp.server._cli import add_demo_arguments, run_demo
+    from ionq_mcp.server import add_demo_arguments, run_demo
 
     return add_demo_arguments, run_demo
 
 
 def _tools() -> tuple[AddArguments, Run]:
-    from ionq_mcp.server._cli import add_tools_arguments, run_tools
+    from ionq_mcp.server import add_tools_arguments, run_tools
 
     return add_tools_arguments, run_tools
 
 
 def _call() -> tuple[AddArguments, Run]:
-    from ionq_mcp.server._cli import add_call_arguments, run_call
+    from ionq_mcp.server import add_call_arguments, run_call
 
     return add_call_arguments, run_call
+
+
+def _skills() -> tuple[AddArguments, Run]:
+    from ionq_mcp.skills._cli import add_skills_arguments, run_skills
+
+    return add_skills_arguments, run_skills
 
 
 #: subcommand -> (loader of its (add_arguments, run) pair, one-line help)
@@ -56,6 +63,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[], tuple[AddArguments, Run]], str]] = {
     "demo": (_demo, "run a real MCP client session against the sandbox and print results"),
     "tools": (_tools, "list every tool with its schema size"),
     "call": (_call, "call one tool from the shell with JSON arguments"),
+    "skills": (_skills, "export the agent skill pack as a Claude Code plugin"),
 }
 
 

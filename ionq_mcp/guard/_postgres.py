@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from ionq_mcp.guard._audit import AuditRecord
-from ionq_mcp.guard._ledger import BudgetExceeded, LedgerEntry, LedgerUnavailable, _more
+from ionq_mcp.guard._ledger import BudgetExceeded, LedgerEntry, LedgerUnavailable
 
 if TYPE_CHECKING:
     import psycopg

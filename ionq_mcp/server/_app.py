@@ -1,7 +1,7 @@
 """The MCP server: a low-level :class:`mcp.server.Server` built from the catalog.
 
 Tools carry the catalog's explicit ``inputSchema``/``outputSchema``, titles and annotations. Every call goes
-through :func:`ionq_mcp.server._call.dispatch`. :func:`build_server` builds the upstream, the spend guard and the
+through :func:`ionq_mcp.server._dispatch.dispatch`. :func:`build_server` builds the upstream, the spend guard and the
 tool inventory (:mod:`._tools`: every tool bound to its handler) once; the upstream's client (and the sandbox)
 are built on the first call.
 """
@@ -14,38 +14,55 @@ from typing import TYPE_CHECKING, Any
 import mcp_types as types
 from mcp.server import Server
 
+from ionq_mcp import circuits
 from ionq_mcp._version import __version__
 from ionq_mcp.guard import Guard, GuardPolicy
-from ionq_mcp.server import _confirm, _ops, _prompts, _resources
+from ionq_mcp.server import _confirm, _ops, _prompts, _resources, _skill_resources
 from ionq_mcp.server._config import ServerConfig
 from ionq_mcp.server._tools import Inventory, build_inventory
 from ionq_mcp.server._upstream import Upstream
 
 if TYPE_CHECKING:
-    from ionq_mcp.catalog import Catalog, Operation
+    from collections.abc import Iterable
+
+    from ionq_mcp.catalog import Catalog, Operation, Role
 
 __all__ = ["ServerApp", "build_guard", "build_server", "instructions_for"]
 
 
-def instructions_for(upstream: Upstream, tool_names: set[str]) -> str:
-    """The server's ``instructions``: where results come from, and the facts an agent gets wrong otherwise."""
+def _tool_for(role: Role, exposed: Iterable[Operation], catalog: Iterable[Operation]) -> str:
+    """The tool the instructions name for ``role``: an exposed workflow, else an exposed API tool, else the
+    catalog's API tool (the instructions still name it, so the user knows what to enable)."""
+    shown = sorted((op for op in exposed if op.role == role), key=lambda op: op.kind != "workflow")
+    fallback = [op for op in catalog if op.role == role and op.kind == "http"]
+    chosen = (shown or fallback)
+    return chosen[0].name if chosen else role
+
+
+def instructions_for(upstream: Upstream, exposed: Iterable[Operation], catalog: Iterable[Operation]) -> str:
+    """The server's ``instructions``: where results come from, and the facts an agent gets wrong otherwise.
+    Tools are named by their role in the basic loop (``Operation.role``), as ``exposed`` and ``catalog`` name
+    them."""
     lines = ["IonQ Quantum Cloud (API v0.4): backends, jobs, sessions and usage as tools."]
     if upstream.is_sandbox:
         lines.append(
             "SANDBOX MODE: results are SIMULATED by the ionq-mcp sandbox (no IONQ_API_KEY set, or --sandbox): "
             "no real hardware runs and nothing is billed. Say so when you report results."
         )
-    estimate = "estimate_circuit_cost" if "estimate_circuit_cost" in tool_names else "get_job_estimate"
-    wait = "wait_for_job" if "wait_for_job" in tool_names else "get_job"
+    exposed, catalog = list(exposed), list(catalog)
+    estimate, wait, submit, results = (_tool_for(role, exposed, catalog)
+                                       for role in ("estimate", "status", "submit", "results"))
     lines += [
         ("- Results: keys are decimal basis states with qubit 0 the least significant bit; in bitstrings qubit 0 "
          "is the RIGHTMOST character."),
         ("- Units: QIS rotations (rx, ry, rz, rxx...) in radians; native gates (gpi, gpi2, ms, zz) in turns "
          "(1 turn = 2*pi)."),
-        (f"- QPU backends (qpu.*) cost real money: call {estimate} before create_job on a QPU. The simulator "
-         "is free (29 qubits, exact probabilities; set noise.model to emulate a QPU)."),
-        (f"- Jobs run asynchronously: create_job returns an id; use {wait} until status is completed, then "
-         "get_job_probabilities. Error mitigation (debiasing) needs at least 500 shots."),
+        (f"- QPU backends (qpu.*) cost real money: call {estimate} before {submit} on a QPU. The simulator "
+         f"is free ({circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits, exact probabilities; set noise.model "
+         "to emulate a QPU)."),
+        (f"- Jobs run asynchronously: {submit} returns an id; use {wait} until status is completed, then "
+         f"{results}. Error mitigation (debiasing) needs at least {circuits.MIN_DEBIASING_SHOTS} "
+         "shots."),
     ]
     return "\n".join(lines)
 
@@ -88,16 +105,17 @@ class ServerApp(Server[Any]):
             "ionq-mcp",
             version=__version__,
             title="IonQ Quantum Cloud",
-            instructions=instructions_for(self.upstream, set(self.operations)),
+            instructions=instructions_for(self.upstream, self.operations.values(), catalog.operations),
             get_tool_input_schema=self._input_schema,
             on_list_tools=self._list_tools,
             on_call_tool=partial(_ops.observed_dispatch, self),
             on_list_resources=partial(_resources.list_resources, self),
             on_list_resource_templates=partial(_resources.list_resource_templates, self),
             on_read_resource=partial(_resources.read_resource, self),
-            on_list_prompts=partial(_prompts.list_prompts, self),
-            on_get_prompt=partial(_prompts.get_prompt, self),
+            on_list_prompts=partial(_prompts.list_prompts, self.prompts),
+            on_get_prompt=partial(_prompts.get_prompt, self.prompts),
         )
+        _skill_resources.install(self)  # skill:// resources' SEP-2640 methods (skills/list, skills/get)
 
     def _input_schema(self, name: str) -> dict | None:
         op = self.operations.get(name)

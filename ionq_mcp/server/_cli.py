@@ -51,7 +51,8 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _build(args: argparse.Namespace) -> Any:
     """The server for ``args``, or None after printing why the configuration is refused."""
-    from ionq_mcp.server import ServerConfig, build_server
+    from ionq_mcp.server._app import build_server
+    from ionq_mcp.server._config import ServerConfig
 
     try:
         return build_server(ServerConfig.from_args(args))

@@ -27,7 +27,8 @@ import mcp_types as types
 
 from ionq_mcp import _metrics
 from ionq_mcp.guard import JobLookup, LedgerUnavailable
-from ionq_mcp.server import _call
+from ionq_mcp.server import _dispatch
+from ionq_mcp.server._call import HandlerResult
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
@@ -47,13 +48,13 @@ _ops_log = logging.getLogger("ionq_mcp.ops")
 
 
 async def observed_dispatch(app: ServerApp, ctx: ServerRequestContext,
-                            params: types.CallToolRequestParams) -> _call.HandlerResult:
-    """:func:`ionq_mcp.server._call.dispatch` plus one metric sample and one log record per call (tool name,
+                            params: types.CallToolRequestParams) -> HandlerResult:
+    """:func:`ionq_mcp.server._dispatch.dispatch` plus one metric sample and one log record per call (tool name,
     outcome, duration; never the arguments, which may hold secrets)."""
     start = time.perf_counter()
     outcome = "error"
     try:
-        result = await _call.dispatch(app, ctx, params)
+        result = await _dispatch.dispatch(app, ctx, params)
         if isinstance(result, types.InputRequiredResult):
             outcome = "input_required"
         elif not (isinstance(result, types.CallToolResult) and result.is_error):

@@ -1,7 +1,7 @@
 """Resources: backends and jobs as JSON documents an MCP client can attach to a conversation.
 
 ``ionq://backends`` (every backend), and the templates ``ionq://backends/{backend}`` and
-``ionq://jobs/{job_id}``. A read goes through the same validation as the matching tool (``get_backend``,
+``ionq://jobs/{job_id}``; plus the skill pack's ``skill://`` files (:mod:`._skill_resources`). A read goes through the same validation as the matching tool (``get_backend``,
 ``get_job``), so a malformed id is refused before anything is sent; upstream failures become MCP errors whose
 message carries the same hint a tool error would.
 """
@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import mcp_types as types
 from mcp import MCPError
 
+from ionq_mcp.server import _skill_resources
+
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
+
+    from ionq_mcp.server._dispatch import Runtime
 
 __all__ = ["RESOURCES", "TEMPLATES", "list_resource_templates", "list_resources", "read_resource"]
 
@@ -49,28 +53,28 @@ TEMPLATES: tuple[types.ResourceTemplate, ...] = (
     ),
 )
 
-#: uri pattern -> (operation name, argument name); None = no argument
+#: uri pattern -> (the wire operation read, "METHOD /path"; its argument name, None = no argument)
 _ROUTES: tuple[tuple[re.Pattern[str], str, str | None], ...] = (
-    (re.compile(r"^ionq://backends/?$"), "list_backends", None),
-    (re.compile(r"^ionq://backends/(?P<arg>[^/?#]+)$"), "get_backend", "backend"),
-    (re.compile(r"^ionq://jobs/(?P<arg>[^/?#]+)$"), "get_job", "job_id"),
+    (re.compile(r"^ionq://backends/?$"), "GET /backends", None),
+    (re.compile(r"^ionq://backends/(?P<arg>[^/?#]+)$"), "GET /backends/{backend}", "backend"),
+    (re.compile(r"^ionq://jobs/(?P<arg>[^/?#]+)$"), "GET /jobs/{UUID}", "job_id"),
 )
 
 
 async def list_resources(
-    app: Any, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
+    app: Runtime, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
 ) -> types.ListResourcesResult:
-    return types.ListResourcesResult(resources=list(RESOURCES))
+    return types.ListResourcesResult(resources=[*RESOURCES, *_skill_resources.skill_resources()])
 
 
 async def list_resource_templates(
-    app: Any, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
+    app: Runtime, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
 ) -> types.ListResourceTemplatesResult:
     return types.ListResourceTemplatesResult(resource_templates=list(TEMPLATES))
 
 
 async def read_resource(
-    app: Any, ctx: ServerRequestContext, params: types.ReadResourceRequestParams
+    app: Runtime, ctx: ServerRequestContext, params: types.ReadResourceRequestParams
 ) -> types.ReadResourceResult:
     """Read one resource; unknown URIs and bad ids are ``INVALID_PARAMS`` errors naming what is allowed."""
     from ionq_mcp.server._call import ToolCall, to_jsonable
@@ -79,14 +83,16 @@ async def read_resource(
     from ionq_mcp.server._validation import format_problems, validate_call
 
     uri = str(params.uri)
-    for pattern, op_name, arg_name in _ROUTES:
+    if _skill_resources.is_skill_uri(uri):
+        return _skill_resources.read_skill_resource(uri)
+    for pattern, route, arg_name in _ROUTES:
         match = pattern.match(uri)
         if match:
             break
     else:
         allowed = ", ".join([r.uri for r in RESOURCES] + [t.uri_template for t in TEMPLATES])
         raise MCPError(types.INVALID_PARAMS, f"Unknown resource {uri!r}. Resources: {allowed}.")
-    op = app.all_operations[op_name]
+    op = next(op for op in app.all_operations.values() if f"{op.method} {op.path}" == route)
     arguments = {arg_name: match.group("arg")} if arg_name else {}
     problems = validate_call(op, arguments)
     if problems:

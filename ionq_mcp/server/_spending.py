@@ -31,6 +31,7 @@ from ionq_mcp.server._call import to_jsonable
 from ionq_mcp.server._confirm import confirm, refusal_text
 
 if TYPE_CHECKING:
+    from ionq_mcp.catalog import Operation
     from ionq_mcp.client import IonQClient
     from ionq_mcp.server._call import ToolCall
 
@@ -56,11 +57,6 @@ __all__ = [
     "spend_summary",
     "submit_job",
 ]
-
-#: Body fields of a job payload (create_job's arguments); workflow-only arguments are dropped before sending.
-JOB_FIELDS = ("name", "metadata", "shots", "backend", "session_id", "settings", "dry_run", "noise", "type",
-              "input", "external_settings")
-
 
 # --------------------------------------------------------------------------------------------------------------
 # Estimates
@@ -126,16 +122,17 @@ class CostEstimate:
         }
 
 
-def job_body(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """The job body: create_job's fields only, ``type`` filled with its default."""
-    payload = {k: v for k, v in arguments.items() if k in JOB_FIELDS and v is not None}
+def job_body(op: Operation, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The job body: ``op``'s job fields only (create_job's body fields, from the spec; workflow-only arguments
+    are dropped), ``type`` filled with its default."""
+    payload = {k: v for k, v in arguments.items() if k in op.job_fields and v is not None}
     payload.setdefault("type", circuits.CIRCUIT_JOB)
     return payload
 
 
-def parse_payload(arguments: Mapping[str, Any]) -> tuple[dict[str, Any], circuits.JobPlan]:
+def parse_payload(op: Operation, arguments: Mapping[str, Any]) -> tuple[dict[str, Any], circuits.JobPlan]:
     """The job body (:func:`job_body`) and its validated plan. Raises ``CircuitError``."""
-    payload = job_body(arguments)
+    payload = job_body(op, arguments)
     return payload, circuits.parse_job(payload)
 
 
@@ -264,7 +261,7 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
     """Guarded submission of one job (create_job, run_circuit). Returns :class:`Submitted`, or the refusal /
     pending confirmation the handler must return as is."""
     guard = call.guard
-    payload = job_body(call.arguments if arguments is None else arguments)
+    payload = job_body(call.op, call.arguments if arguments is None else arguments)
     backend = str(payload.get("backend"))
     gate = guard.check_backend(backend)
     if not gate.allowed:
