@@ -20,3 +20,14 @@ def wait_until_listening(proc: subprocess.Popen, port: int, timeout_s: float = 3
                 stderr = proc.stderr.read() if proc.stderr is not None and proc.poll() is not None else ""
                 raise AssertionError(f"server did not start on port {port}: {stderr}") from None
             time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen, timeout_s: float = 10.0) -> None:
+    """Terminate ``proc`` and wait for it; kill it if it does not exit within ``timeout_s``."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -30,6 +30,7 @@ from ionq_mcp.guard import (
 )
 from ionq_mcp.guard._postgres import MIGRATIONS, migrate
 from tests._postgres import set_connections
+from tests.test_guard import _reserve_in_process
 
 QPU = "qpu.aria-1"
 
@@ -173,33 +174,22 @@ def test_schema_is_created_once_and_migration_is_idempotent(pg_url):
         assert conn.execute("SELECT version FROM ionq_mcp_schema").fetchone()[0] == len(MIGRATIONS)
 
 
-def _reserve_many(url: str, attempts: int, barrier, out) -> None:
-    guard = pg_guard(url)
-    barrier.wait()
-    took = 0
-    for _ in range(attempts):
-        try:
-            guard.reserve("create_job", QPU, 1.0)
-            took += 1
-        except GuardRefused:
-            pass
-    guard.close()
-    out.put(took)
-
-
 def test_concurrent_processes_never_overspend(pg_url):
+    """6 processes x 8 attempts at $10 against a $30 budget, all released at once: exactly 3 reservations."""
     ctx = multiprocessing.get_context("fork")
-    barrier = ctx.Barrier(6)
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_reserve_many, args=(pg_url, 8, barrier, out)) for _ in range(6)]
+    start = ctx.Event()
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_reserve_in_process, args=(pg_url, pg_url, 8, start, results)) for _ in range(6)]
     for p in procs:
         p.start()
-    taken = [out.get(timeout=60) for _ in procs]
+    start.set()
+    taken = [results.get(timeout=60) for _ in procs]
     for p in procs:
         p.join(timeout=30)
-    assert sum(taken) == 10, taken  # 48 attempts at $1 against a $10 budget
+        assert p.exitcode == 0
+    assert sum(taken) == 3, taken
     guard = pg_guard(pg_url)
-    assert guard.spent_usd() == pytest.approx(10.0)
+    assert guard.spent_usd() == pytest.approx(30.0)
     guard.close()
 
 

@@ -18,7 +18,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests._listening import wait_until_listening
+from tests._listening import stop, wait_until_listening
 
 HTTP_TOKEN = "replica-test-token-" + "t" * 32
 STATE_KEY = "replica-test-state-key-" + "k" * 32
@@ -28,16 +28,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _start_sandbox(tmp_path: Path, port: int, faults: Sequence[str], qpu_latency_s: float) -> subprocess.Popen:
@@ -104,7 +94,7 @@ def cluster(tmp_path: Path, ledger_url: str, count: int,
         yield api_url, started
     finally:
         for proc in [r.proc for r in started] + [sandbox]:
-            _stop(proc)
+            stop(proc)
 
 
 @asynccontextmanager

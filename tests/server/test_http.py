@@ -20,7 +20,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from tests._listening import wait_until_listening
+from tests._listening import stop, wait_until_listening
 
 pytestmark = pytest.mark.anyio
 
@@ -56,12 +56,7 @@ def _serve(tmp_path, token: str | None, *extra: str) -> Iterator[tuple[str, subp
         wait_until_listening(proc, port)
         yield f"http://127.0.0.1:{port}/mcp", proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def test_requests_without_or_with_a_wrong_token_are_refused(tmp_path):
