@@ -19,7 +19,7 @@ import hmac
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 import anyio.to_thread
@@ -33,8 +33,18 @@ from ionq_mcp.server._call import HandlerResult
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
 
-    from ionq_mcp.server._app import ServerApp
+    from ionq_mcp.guard import Guard
     from ionq_mcp.server._upstream import Upstream
+
+
+class Served(Protocol):
+    """What the operations endpoints read from the server (a :class:`~ionq_mcp.server.ServerApp`)."""
+
+    @property
+    def guard(self) -> Guard: ...
+
+    @property
+    def upstream(self) -> Upstream: ...
 
 __all__ = ["READY_CACHE_S", "OpsEndpoints", "client_job_lookup", "observed_dispatch"]
 
@@ -47,7 +57,7 @@ _calls_log = logging.getLogger("ionq_mcp.calls")
 _ops_log = logging.getLogger("ionq_mcp.ops")
 
 
-async def observed_dispatch(app: ServerApp, ctx: ServerRequestContext,
+async def observed_dispatch(app: _dispatch.Runtime, ctx: ServerRequestContext,
                             params: types.CallToolRequestParams) -> HandlerResult:
     """:func:`ionq_mcp.server._dispatch.dispatch` plus one metric sample and one log record per call (tool name,
     outcome, duration; never the arguments, which may hold secrets)."""
@@ -86,7 +96,7 @@ class OpsEndpoints:
     """ASGI wrapper answering ``/healthz``, ``/readyz`` and ``/metrics`` (see the module docstring); every other
     request goes to ``app`` (the bearer-token-protected MCP endpoint)."""
 
-    def __init__(self, app: Any, server: ServerApp, *, metrics_token: str) -> None:
+    def __init__(self, app: Any, server: Served, *, metrics_token: str) -> None:
         if not metrics_token:
             raise ValueError("metrics_token: must be a non-empty string")
         self.app = app
