@@ -111,6 +111,8 @@ class OpsEndpoints:
         if path not in ("/healthz", "/readyz", "/metrics"):
             await self.app(scope, receive, send)
             return
+        if scope.get("method") == "HEAD":
+            send = _without_body(send)
         if scope.get("method") not in ("GET", "HEAD"):
             await _respond(send, 405, b'{"status":"method not allowed"}', extra=[(b"allow", b"GET, HEAD")])
         elif path == "/healthz":
@@ -168,3 +170,13 @@ async def _respond(send: Any, status: int, body: bytes, *, content_type: bytes =
                (b"cache-control", b"no-store"), *(extra or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _without_body(send: Any) -> Any:
+    """A ``send`` for HEAD: headers as for GET (content-length included), no body bytes."""
+    async def head_send(message: dict) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return head_send

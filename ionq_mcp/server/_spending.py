@@ -25,7 +25,7 @@ import anyio.to_thread
 import mcp_types as types
 
 from ionq_mcp import circuits
-from ionq_mcp.guard import Decision, Guard, GuardRefused
+from ionq_mcp.guard import Decision, Guard, GuardRefused, LedgerUnavailable
 from ionq_mcp.server import _errors
 from ionq_mcp.server._call import to_jsonable
 from ionq_mcp.server._confirm import confirm, refusal_text
@@ -347,7 +347,14 @@ def _idempotency_key(payload: Mapping[str, Any]) -> tuple[str, bool]:
 
 
 def spend_summary(guard: Guard, estimate: CostEstimate) -> dict[str, Any]:
-    return {"estimated_cost_usd": estimate.cost_usd, "spent_24h_usd": round(guard.spent_usd(), 6),
+    """The spend facts shown with a submitted job. Called after the job exists, so it must not fail: with the
+    ledger unreachable ``spent_24h_usd`` is None (an error here would read as "not submitted" and invite a
+    second submission)."""
+    try:
+        spent: float | None = round(guard.spent_usd(), 6)
+    except LedgerUnavailable:
+        spent = None
+    return {"estimated_cost_usd": estimate.cost_usd, "spent_24h_usd": spent,
             "daily_budget_usd": guard.policy.daily_budget_usd}
 
 

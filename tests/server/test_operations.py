@@ -168,3 +168,23 @@ async def test_reconciliation_looks_jobs_up_by_idempotency_key(make_server):
     assert settled[absent.id].outcome == "released"
     assert guard.ledger_entry(created.id)["state"] == "committed"
     assert guard.spent_usd() == pytest.approx(12.5)
+
+
+def test_spend_summary_after_a_submission_survives_an_unreachable_ledger(pg_url):
+    """It is computed once the job exists: failing there would read as "not submitted" and invite a resubmit."""
+    from ionq_mcp.guard import Guard
+    from ionq_mcp.server._spending import CostEstimate, spend_summary
+    from tests._postgres import set_connections
+
+    guard = Guard(GuardPolicy(allow_qpu=True), pg_url, pg_url)
+    estimate = CostEstimate(backend=QPU, job_type="ionq.circuit.v1", qubits=2, shots=100, one_qubit_gates=1,
+                            two_qubit_gates=1, error_mitigation=False, cost_usd=12.5, unit="usd", queue_time_s=None,
+                            execution_time_s=None, rates={})
+    assert spend_summary(guard, estimate)["spent_24h_usd"] == 0.0
+    set_connections(pg_url, False)
+    try:
+        assert spend_summary(guard, estimate) == {"estimated_cost_usd": 12.5, "spent_24h_usd": None,
+                                                  "daily_budget_usd": 100.0}
+    finally:
+        set_connections(pg_url, True)
+    guard.close()
