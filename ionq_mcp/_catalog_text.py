@@ -54,6 +54,8 @@ SCHEMA_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
     "SessionSettingsRequest": {"job_count_limit": {"minimum": 1}, "duration_limit_min": {"minimum": 1}},
     "SessionCostLimit": {"value": {"minimum": 0}},
     "CreateSessionRequest": {"backend": {"enum": list(circuits.JOB_BACKENDS)}},
+    # Timings are seconds (the spec's own description) and so fractions: the spec's `integer` cannot hold them.
+    "Characterization": {f"timing.{k}": {"type": "number"} for k in ("1q", "2q", "readout", "reset", "t1", "t2")},
 }
 
 #: The ``{backend}`` path parameter: the spec's enum omits ``simulator`` (which GET /backends lists) and adds
@@ -138,8 +140,8 @@ OVERLAY: dict[str, dict[str, Any]] = {
         "args": _BACKEND_NAME,
     },
     "GET /backends/{backend}/characterizations": {
-        "description": "List a backend's calibration snapshots (gate fidelities, timings, connectivity), "
-                       "newest first, paginated.",
+        "description": "List a backend's calibration snapshots (gate fidelities, timings in seconds, "
+                       "connectivity), newest first, paginated.",
         "args": {**_BACKEND_NAME, "start": "Only snapshots from this date/time (ISO 8601).",
                  "end": "Only snapshots before this date/time (ISO 8601).",
                  "page": "Page number, from 1."},

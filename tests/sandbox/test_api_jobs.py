@@ -114,9 +114,26 @@ async def test_cancel_a_queued_qpu_job(client, sandbox):
     assert cost["cost"]["value"] == 0
 
 
-async def test_cancel_after_completion_is_a_conflict(client, sandbox):
+async def test_cancel_after_completion_is_a_no_op(client, sandbox):
     job = await run(client, sandbox, circuit_job())
-    assert_error(await client.put(f"/jobs/{job['id']}/status/cancel"), 409, "UUID")
+    before = (await client.get(f"/jobs/{job['id']}/results/probabilities")).json()
+    response = await client.put(f"/jobs/{job['id']}/status/cancel")
+    assert response.status_code == 200
+    validator("JobCanceledResponse").validate(response.json())
+    after = (await client.get(f"/jobs/{job['id']}")).json()
+    assert after == job  # unchanged: still completed, same results link, same timestamps
+    assert (await client.get(f"/jobs/{job['id']}/results/probabilities")).json() == before
+
+
+async def test_cancel_after_failure_is_a_no_op(client, sandbox):
+    payload = {"type": "quantum-function.v1", "backend": "simulator",
+               "input": {"data": {"type": "hamiltonian-energy", "data": {
+                   "hamiltonian": [{"pauli_string": "Z", "coefficient": 1.0}],
+                   "ansatz": {"data": "this is not a circuit"}}}, "params": [0.1]}}
+    job = await run(client, sandbox, payload)
+    assert job["status"] == "failed"
+    assert (await client.put(f"/jobs/{job['id']}/status/cancel")).status_code == 200
+    assert (await client.get(f"/jobs/{job['id']}")).json() == job
 
 
 async def test_bulk_cancel(client, sandbox):
