@@ -148,7 +148,8 @@ async def test_bulk_cancel(client, sandbox):
 
 async def test_cost_of_a_qpu_job_follows_the_gate_shot_formula(client, sandbox):
     # NOTES.md: cost = m + 0.000220 * N1q * shots + 0.000975 * N2q * shots on Aria, m = 12.4166 without mitigation.
-    job = await run(client, sandbox, circuit_job(backend="qpu.aria-1", shots=1000))
+    job = await run(client, sandbox, circuit_job(backend="qpu.aria-1", shots=1000,
+                                                 settings={"error_mitigation": {"debiasing": False}}))
     body = (await client.get(f"/jobs/{job['id']}/cost")).json()
     validator("GetJobCostResponse").validate(body)
     expected = 12.4166 + 0.000220 * 1 * 1000 + 0.000975 * 1 * 1000
