@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ionq_mcp.sandbox._validate import validator
-from tests.sandbox._service import BELL, KEY_A, assert_error, circuit_job, run, submit
+from tests.sandbox._service import BELL, KEY_A, UNSUPPORTED_ANSATZ_JOB, assert_error, circuit_job, run, submit
 
 pytestmark = pytest.mark.anyio
 
@@ -126,11 +126,7 @@ async def test_cancel_after_completion_is_a_no_op(client, sandbox):
 
 
 async def test_cancel_after_failure_is_a_no_op(client, sandbox):
-    payload = {"type": "quantum-function.v1", "backend": "simulator",
-               "input": {"data": {"type": "hamiltonian-energy", "data": {
-                   "hamiltonian": [{"pauli_string": "Z", "coefficient": 1.0}],
-                   "ansatz": {"data": "this is not a circuit"}}}, "params": [0.1]}}
-    job = await run(client, sandbox, payload)
+    job = await run(client, sandbox, UNSUPPORTED_ANSATZ_JOB)
     assert job["status"] == "failed"
     assert (await client.put(f"/jobs/{job['id']}/status/cancel")).status_code == 200
     assert (await client.get(f"/jobs/{job['id']}")).json() == job
