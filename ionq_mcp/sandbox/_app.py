@@ -128,7 +128,8 @@ async def list_characterizations(request: Request, ctx: Context) -> Response:
     page = query_int(request, "page", 1, 1)
     assert limit is not None and page is not None
     return _json(_backends.list_characterizations(backend, start=query_day(request, "start", _backends.parse_day),
-                                                  end=query_day(request, "end", _backends.parse_day), page=page, limit=limit))
+                                                  end=query_day(request, "end", _backends.parse_day), page=page,
+                                                  limit=limit))
 
 
 async def get_characterization(request: Request, ctx: Context) -> Response:

@@ -3,7 +3,8 @@
 Characterizations are consistent with the noise models the simulation uses for each QPU: the median 1q/2q/SPAM
 fidelities are ``1 - p1q``, ``1 - p2q`` and ``1 - readout`` of :func:`ionq_mcp.sandbox._noise.noise_for_backend`.
 Timings are in **seconds**, as floats (the spec says seconds but types them as integers, which cannot hold a gate
-time; IonQ's service and SDKs use float seconds; see docs/spec-deviations.md). Connectivity is all-to-all, as on every trapped-ion QPU.
+time; IonQ's service and SDKs use float seconds; see docs/spec-deviations.md). Connectivity is all-to-all, as on
+every trapped-ion QPU.
 """
 
 from __future__ import annotations

@@ -192,7 +192,8 @@ class Runner:
             return False
         for child in doc.get("child_job_ids") or []:
             self._store.update_job(child, {k: v for k, v in changes.items() if k in (
-                "status", "started_at", "completed_at", "execution_duration_ms", "failure")}, only_if_status=from_status)
+                "status", "started_at", "completed_at", "execution_duration_ms", "failure")},
+                only_if_status=from_status)
         return True
 
     def _to_ready(self, job_id: str, backend: str, plan: circuits.JobPlan | None) -> None:
