@@ -180,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settings", required=True, help="JSON runner settings (see Launcher)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s worker {os.getpid()} %(message)s")
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(10)  # a background simulation must not slow the interactive calls that read its progress
     return run_worker(args.db, json.loads(args.settings))
 
 
