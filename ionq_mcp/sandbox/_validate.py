@@ -53,20 +53,6 @@ _JOB_SCHEMAS = {
 }
 
 
-#: Characterization timings are seconds (the spec's own description), so fractions: not the spec's `integer`.
-_TIMING_KEYS = ("1q", "2q", "readout", "reset", "t1", "t2")
-
-
-def corrected(document: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of IonQ's OpenAPI document with the errors docs/spec-deviations.md records fixed where they concern
-    responses (characterization timings are numbers of seconds). The contract test checks responses against it."""
-    out = copy.deepcopy(dict(document))
-    timing = out["components"]["schemas"]["Characterization"]["properties"]["timing"]["properties"]
-    for key in _TIMING_KEYS:
-        timing[key]["type"] = "number"
-    return out
-
-
 @functools.cache
 def _components() -> dict[str, Any]:
     schemas = openapi.load().json_schema_components()
