@@ -56,6 +56,36 @@ SCHEMA_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
     "CreateSessionRequest": {"backend": {"enum": list(circuits.JOB_BACKENDS)}},
 }
 
+#: The largest value of the spec's ``int32`` counts.
+INT32_MAX = 2**31 - 1
+#: IonQ's metadata limits (docs: "up to 10 keys, with names up to 40 characters long and values up to 40000
+#: characters long"); the server's own idempotency key takes one of the ten.
+METADATA_LIMITS: dict[str, Any] = {
+    "maxProperties": 9, "propertyNames": {"maxLength": 40},
+    "additionalProperties": {"type": "string", "maxLength": 40_000},
+}
+#: A job or session name: IonQ documents no limit; we bound it so an agent cannot send megabytes of label.
+MAX_NAME_LENGTH = 256
+_PAGE_LIMIT = {"minimum": 1, "maximum": 1000}
+_TIME_FILTER = {"format": "ionq-time"}
+
+#: Validation-only constraints: "METHOD /path" -> argument name -> schema keys merged into what the server checks
+#: before sending (not into the model-visible schema, whose descriptions say the same in fewer bytes). For a
+#: body argument every ``anyOf`` branch of the body is patched.
+VALIDATION_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
+    "GET /jobs/estimate": {
+        "type": {"enum": list(circuits.JOB_TYPES)},
+        "qubits": {"minimum": 1, "maximum": max(circuits.BACKEND_QUBITS.values())},
+        "shots": {"minimum": circuits.MIN_SHOTS, "maximum": circuits.MAX_SHOTS},
+        "one_qubit_gates": {"minimum": 0, "maximum": INT32_MAX},
+        "two_qubit_gates": {"minimum": 0, "maximum": INT32_MAX},
+    },
+    "GET /jobs": {"limit": _PAGE_LIMIT},
+    "GET /sessions/{session_id}/jobs": {"limit": _PAGE_LIMIT},
+    "GET /backends/{backend}/characterizations": {"start": _TIME_FILTER, "end": _TIME_FILTER},
+    "POST /jobs": {"name": {"maxLength": MAX_NAME_LENGTH}, "metadata": METADATA_LIMITS},
+}
+
 #: The ``{backend}`` path parameter: the spec's enum omits ``simulator`` (which GET /backends lists) and adds
 #: two enterprise systems; we accept the union so every backend list_backends returns can be inspected.
 PATH_BACKENDS: tuple[str, ...] = (*circuits.JOB_BACKENDS, "qpu.forte-enterprise-2", "qpu.forte-enterprise-3")

@@ -559,6 +559,7 @@ def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str
     for dotted, replacement in overlay.get("visible", {}).items():
         _set_path(input_schema, dotted, replacement)
 
+    _patch_validation(text.VALIDATION_PATCHES.get(f"{method} {path}", {}), arguments, full, body_full)
     validation_schema = _validation_schema(arguments, full, required, body_full)
 
     output_schema, result_key = _output(spec, raw, path, overlay)
@@ -575,6 +576,28 @@ def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str
         validation_schema=validation_schema, has_body=request_body is not None, source=source,
         **_annotations(method, path),
     )
+
+
+def _patch_validation(patches: Mapping[str, Mapping[str, Any]], arguments: Sequence[Argument],
+                      full: dict[str, Any], body: Mapping[str, Any] | None) -> None:
+    """Merge validation-only constraints into the parameter schemas (``full``) and, for body arguments, into
+    the property of that name in every branch of the ``body`` schema."""
+    for argument in arguments:
+        extra = patches.get(argument.name)
+        if not extra:
+            continue
+        if argument.location != "body":
+            full[argument.name] = {**full[argument.name], **copy.deepcopy(dict(extra))}
+            continue
+        branches = [body] if body is not None else []
+        while branches:
+            node = branches.pop()
+            if not isinstance(node, dict):
+                continue
+            branches += [*node.get("anyOf", ()), *node.get("oneOf", ())]
+            prop = node.get("properties", {}).get(argument.wire_name)
+            if isinstance(prop, dict):
+                prop.update(copy.deepcopy(dict(extra)))
 
 
 def _is_job_payload(properties: Mapping[str, Any]) -> bool:
@@ -713,22 +736,37 @@ def load_catalog(capabilities_dir: Path | None = None, openapi_path: Path | None
     return Catalog(tuple(operations))
 
 
-#: Job fields a workflow validates with create_job's own (spec) schema.
-_SHARED_JOB_FIELDS = ("backend", "type", "shots", "input", "settings", "noise", "name", "metadata", "session_id")
-
-
 def _validate_job_fields_as_create_job(operations: Sequence[Operation]) -> None:
-    """Workflows that take a job payload ("the same fields as create_job") advertise short schemas to keep the
-    tool list small, but validate those fields with create_job's, so a payload the API would reject (an
-    unknown noise key, say) is refused before anything is sent, exactly as create_job refuses it."""
+    """Workflows that take a job payload (``input`` among their arguments) are checked against create_job's
+    own body schema, with its ``anyOf`` branches: ``type`` must match ``input``'s shape, unknown ``noise`` or
+    ``settings`` keys are refused, exactly as create_job refuses them. Their own arguments (``timeout_s``,
+    ``top_k``...) are allowed beside the job fields; a job field the workflow makes optional (compare_backends'
+    ``backend``) is optional in every branch."""
     job = next((op for op in operations if op.name == "create_job" and op.kind == "http"), None)
-    if job is None:
+    body = job.validation_schema.get("x-body") if job is not None else None
+    if body is None:
         return
-    spec = job.input_schema.get("properties", {})
     for op in operations:
-        if op.kind != "workflow" or not op.validates_job_payload:
-            continue
         properties = op.validation_schema.get("properties", {})
-        for name in _SHARED_JOB_FIELDS:
-            if name in properties and name in spec:
-                properties[name] = copy.deepcopy(spec[name])
+        if op.kind != "workflow" or "input" not in properties:
+            continue
+        required = set(op.validation_schema.get("required", ()))
+        own = [name for name in properties if name not in job.input_schema.get("properties", {})]
+
+        def adapt(schema: Any) -> Any:
+            if not isinstance(schema, dict):
+                return schema
+            out = dict(schema)
+            for key in ("anyOf", "oneOf"):
+                if key in out:
+                    out[key] = [adapt(b) for b in out[key]]
+            if "properties" in out:
+                out["properties"] = {**out["properties"], **{name: True for name in own}}
+            if "required" in out:
+                out["required"] = [r for r in out["required"] if r in required or r == "type"]
+            return out
+
+        for name in properties:
+            if name not in own:
+                properties[name] = True  # checked by the body schema below
+        op.validation_schema["x-body"] = adapt(copy.deepcopy(body))

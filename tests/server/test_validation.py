@@ -198,8 +198,16 @@ def test_native_gate_in_a_qis_circuit_says_which_gateset(job_op: Operation) -> N
 
 def test_qubit_out_of_range(job_op: Operation) -> None:
     problems = check(job_op, _job_args(job_op, circuit_job([{"gate": "x", "target": 2}], qubits=2)))
-    problem = find(problems, "input.circuit[0]")
+    problem = find(problems, "input.circuit[0].target")
     assert "2" in problem.message and "0..1" in (problem.allowed or "")
+
+
+def test_qubit_out_of_range_names_the_exact_key(job_op: Operation) -> None:
+    gates = [{"gate": "h", "target": 0}, {"gate": "x", "controls": [0, 5], "target": 1},
+             {"gate": "swap", "targets": [1, 9]}]
+    problems = check(job_op, _job_args(job_op, circuit_job(gates, qubits=2)))
+    assert "qubit 5" in find(problems, "input.circuit[1].controls[1]").message
+    assert "qubit 9" in find(problems, "input.circuit[2].targets[1]").message
 
 
 def test_control_equals_target(job_op: Operation) -> None:
