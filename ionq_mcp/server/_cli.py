@@ -47,18 +47,25 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     from ionq_mcp.guard import add_guard_arguments
 
     add_guard_arguments(parser)
+    parser.add_argument("--log-level", metavar="LEVEL", choices=("debug", "info", "warning", "error", "critical"),
+                        type=str.lower, help="the server's own logs on stderr (also IONQ_MCP_LOG_LEVEL; default "
+                        "warning); the API key never appears in them")
 
 
 def _build(args: argparse.Namespace) -> Any:
-    """The server for ``args``, or None after printing why the configuration is refused."""
+    """The server for ``args``, or None after printing why the configuration is refused. Logging goes to
+    stderr at the configured level with every secret the server holds scrubbed."""
     from ionq_mcp.server import ServerConfig, build_server
+    from ionq_mcp.server._logging import configure_logging
 
     try:
-        return build_server(ServerConfig.from_args(args))
+        server = build_server(ServerConfig.from_args(args))
     except (ValueError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"ionq-mcp: {message}", file=sys.stderr)
         return None
+    configure_logging(server.config.log_level, server.upstream.redact)
+    return server
 
 
 # ---------------------------------------------------------------------------------------------------- serve
@@ -80,6 +87,9 @@ def run_serve(args: argparse.Namespace) -> int:
     server = _build(args)
     if server is None:
         return 2
+    if server.config.transport == "stdio" and sys.stdin.isatty():
+        print("ionq-mcp: serving MCP (JSON-RPC) on stdin/stdout for an MCP client such as Claude Desktop; to try "
+              "it from a shell run `ionq-mcp demo` or `ionq-mcp call list_backends`. Ctrl-C stops.", file=sys.stderr)
 
     async def main() -> None:
         try:

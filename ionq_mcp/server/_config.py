@@ -15,6 +15,9 @@ Environment variables (the command line wins over them):
 ``IONQ_MCP_ALLOWED_HOSTS``  Extra Host header values allowed over HTTP (comma list, ``host:port`` or ``host:*``).
 ``IONQ_MCP_ALLOWED_ORIGINS`` Extra Origin values allowed over HTTP (comma list).
 ``IONQ_MCP_STATE_DIR``      Where the sandbox database, spend ledger and audit log live.
+``IONQ_MCP_LOG_LEVEL``      The server's own log level on stderr (debug, info, warning, error, critical).
+``IONQ_MCP_HTTP_HEADER_TIMEOUT_S`` Seconds an HTTP client has to send its request headers (default 30).
+``IONQ_MCP_HTTP_SESSION_IDLE_S``   Seconds after which an idle streamable HTTP session is closed (default 1800).
 ==========================  ==========================================================================
 """
 
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ionq_mcp._env import parse_bool
+from ionq_mcp._env import parse_bool, parse_log_level, parse_seconds
 
 __all__ = ["ServerConfig", "parse_bool", "parse_list"]
 
@@ -67,6 +70,12 @@ class ServerConfig:
     http_token: str | None = None
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    #: Seconds a client has to finish sending its request headers before the connection is dropped.
+    http_header_timeout_s: float = 30.0
+    #: Seconds without a request after which a stateful streamable HTTP session is closed.
+    http_session_idle_s: float = 1800.0
+    #: The server's own log level on stderr (None: warnings and errors only, the Python default).
+    log_level: str | None = None
 
     def __repr__(self) -> str:
         shown = {
@@ -113,6 +122,11 @@ class ServerConfig:
             http_token=env.get("IONQ_MCP_HTTP_TOKEN") or None,
             allowed_hosts=parse_list(env.get("IONQ_MCP_ALLOWED_HOSTS")) or (),
             allowed_origins=parse_list(env.get("IONQ_MCP_ALLOWED_ORIGINS")) or (),
+            http_header_timeout_s=parse_seconds("IONQ_MCP_HTTP_HEADER_TIMEOUT_S",
+                                                env.get("IONQ_MCP_HTTP_HEADER_TIMEOUT_S"), 30.0),
+            http_session_idle_s=parse_seconds("IONQ_MCP_HTTP_SESSION_IDLE_S",
+                                              env.get("IONQ_MCP_HTTP_SESSION_IDLE_S"), 1800.0),
+            log_level=parse_log_level("IONQ_MCP_LOG_LEVEL", env.get("IONQ_MCP_LOG_LEVEL")),
         )
         return replace(config, **overrides) if overrides else config
 
@@ -133,6 +147,8 @@ class ServerConfig:
             overrides["sandbox_db"] = args.sandbox_db
         if getattr(args, "capabilities", None):
             overrides["extra_capability_files"] = tuple(Path(p) for p in args.capabilities)
+        if getattr(args, "log_level", None):
+            overrides["log_level"] = parse_log_level("--log-level", args.log_level)
         for name in ("transport", "host", "port"):
             if getattr(args, name, None) is not None:
                 overrides[name] = getattr(args, name)

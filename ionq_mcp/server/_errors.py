@@ -85,6 +85,15 @@ def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None
         keys = getattr(exc, "validation_keys", None) or []
         where = f" ({', '.join(keys)})" if keys else ""
         return f"IonQ rejected the request{where}: fix those arguments and call {op.name} again."
+    if status == 409:
+        if "session" in str(getattr(exc, "message", "") or exc).lower():
+            return (
+                "The session no longer accepts jobs: it was ended, ran out of time, or reached its job_count_limit "
+                "(IonQ's message above says which). Nothing was created. Submit without session_id, or create a "
+                "new session (create_session) and submit with its id."
+            )
+        return ("The resource is not in a state that allows this (e.g. the job already finished, so there is "
+                "nothing to cancel). Check its current state with get_job.")
     if status == 402:
         return (
             "Out of credits, or the session reached its cost_limit. Ask the user to add credits or to raise the "

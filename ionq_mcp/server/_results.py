@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
+from ionq_mcp.client import IDEMPOTENCY_METADATA_KEY
+
 if TYPE_CHECKING:
     from ionq_mcp.catalog import Operation
     from ionq_mcp.server._upstream import Upstream
@@ -256,6 +258,16 @@ def _summary(op: Operation, content: dict[str, Any]) -> str:
     return f"{op.name}: " + (", ".join(scalars) if scalars else "done") + "."
 
 
+def _without_internal_keys(value: Any) -> Any:
+    """``value`` without the idempotency token the client stores in each job's metadata: it is the server's
+    bookkeeping, and an agent that copied it into a new job would be told that job already exists."""
+    if isinstance(value, dict):
+        return {k: _without_internal_keys(v) for k, v in value.items() if k != IDEMPOTENCY_METADATA_KEY}
+    if isinstance(value, list):
+        return [_without_internal_keys(v) for v in value]
+    return value
+
+
 def shape_result(op: Operation, data: Any, upstream: Upstream | None = None, *,
                  summary: str | None = None) -> types.CallToolResult:
     """A JSON value returned for ``op`` as a successful ``CallToolResult`` (see the module contract).
@@ -269,6 +281,9 @@ def shape_result(op: Operation, data: Any, upstream: Upstream | None = None, *,
     if op.name == "whoami" and upstream is not None:
         content = {**content, "upstream": upstream.describe()}
     compact = _dumps(content)
+    if IDEMPOTENCY_METADATA_KEY in compact:
+        content = _without_internal_keys(content)
+        compact = _dumps(content)
     if upstream is not None:
         # A key echoed upstream never leaves. Scrub before the size cap: a cut could split the key in two.
         redacted = upstream.redact(compact)
