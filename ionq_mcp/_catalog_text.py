@@ -86,6 +86,40 @@ VALIDATION_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
     "POST /jobs": {"name": {"maxLength": MAX_NAME_LENGTH}, "metadata": METADATA_LIMITS},
 }
 
+_SECONDS = "seconds"
+_TIMING = {k: {"type": ["number", "null"], "description": _SECONDS} for k in ("1q", "2q", "readout", "reset", "t1",
+                                                                               "t2")}
+_CHARACTERIZATION_UNITS: dict[str, Any] = {f"timing.{k}": v for k, v in _TIMING.items()}
+_JOB_UNITS: dict[str, Any] = {
+    "predicted_wait_time_ms": "milliseconds", "predicted_execution_duration_ms": "milliseconds",
+    "execution_duration_ms": "milliseconds", "stats.predicted_quantum_compute_time_us": "microseconds",
+    "stats.billed_quantum_compute_time_us": "microseconds",
+}
+_COST_UNITS = {"estimated_cost.value": "USD (see unit)", "cost.value": "USD (see unit)"}
+
+#: Units in the output schemas: "METHOD /path" -> dotted property path (``[]`` steps into array items) -> the
+#: property's description, or schema keys to set (characterization timings are floats in seconds on the real
+#: API, although the spec types them as integers; see NOTES).
+OUTPUT_UNITS: dict[str, dict[str, Any]] = {
+    "GET /backends": {"backends[].average_queue_time": "milliseconds"},
+    "GET /backends/{backend}": {"average_queue_time": "milliseconds"},
+    "GET /backends/{backend}/characterizations": {f"characterizations[].{k}": v
+                                                  for k, v in _CHARACTERIZATION_UNITS.items()},
+    "GET /backends/{backend}/characterizations/{UUID}": _CHARACTERIZATION_UNITS,
+    "GET /jobs/{UUID}": _JOB_UNITS,
+    "GET /jobs": {f"jobs[].{k}": v for k, v in _JOB_UNITS.items() if not k.startswith("stats.")},
+    "GET /sessions/{session_id}/jobs": {f"jobs[].{k}": v for k, v in _JOB_UNITS.items() if not k.startswith("stats.")},
+    "GET /jobs/{UUID}/cost": _COST_UNITS,
+    "GET /jobs/estimate": {"estimated_cost": "USD (cost_unit)", "estimated_execution_time": _SECONDS,
+                           "current_predicted_queue_time": _SECONDS,
+                           "rate_information.job_cost_minimum": "USD per job",
+                           "rate_information.cost_1q_gate": "USD per 1q gate per shot",
+                           "rate_information.cost_2q_gate": "USD per 2q gate per shot"},
+    "GET /organizations/{organization_id}/usage": {"time_us_total": "microseconds",
+                                                   "usage_data[].time_us": "microseconds",
+                                                   "usage_data[].group_usages[].time_us": "microseconds"},
+}
+
 #: The ``{backend}`` path parameter: the spec's enum omits ``simulator`` (which GET /backends lists) and adds
 #: two enterprise systems; we accept the union so every backend list_backends returns can be inspected.
 PATH_BACKENDS: tuple[str, ...] = (*circuits.JOB_BACKENDS, "qpu.forte-enterprise-2", "qpu.forte-enterprise-3")

@@ -563,6 +563,7 @@ def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str
     validation_schema = _validation_schema(arguments, full, required, body_full)
 
     output_schema, result_key = _output(spec, raw, path, overlay)
+    _describe_outputs(output_schema, text.OUTPUT_UNITS.get(f"{method} {path}", {}))
     description = overlay.get("description") or " ".join(
         filter(None, [entry.get("summary") and f"{entry['summary']}.", _short(raw.get("description"))]))
     props = input_schema["properties"]
@@ -598,6 +599,22 @@ def _patch_validation(patches: Mapping[str, Mapping[str, Any]], arguments: Seque
             prop = node.get("properties", {}).get(argument.wire_name)
             if isinstance(prop, dict):
                 prop.update(copy.deepcopy(dict(extra)))
+
+
+def _describe_outputs(schema: dict[str, Any], units: Mapping[str, Any]) -> None:
+    """Set each ``units`` entry (a description, or schema keys) on the output property at its dotted path;
+    ``[]`` steps into array items. A path that does not exist is ignored (the spec may drop a field)."""
+    for dotted, value in units.items():
+        node: Any = schema
+        for part in dotted.split("."):
+            name, items = (part[:-2], True) if part.endswith("[]") else (part, False)
+            node = (node.get("properties") or {}).get(name) if isinstance(node, dict) else None
+            if items and isinstance(node, dict):
+                node = node.get("items")
+            if not isinstance(node, dict):
+                break
+        if isinstance(node, dict):
+            node.update({"description": value} if isinstance(value, str) else copy.deepcopy(dict(value)))
 
 
 def _is_job_payload(properties: Mapping[str, Any]) -> bool:

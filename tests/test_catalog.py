@@ -382,3 +382,16 @@ def test_bad_capability_entries_are_named(tmp_path: Path) -> None:
         {"id": "get_job", "method": "GET", "path": "/jobs/{UUID}"}]))
     with pytest.raises(CatalogError, match="already defined"):
         load_catalog(tmp_path)
+
+
+def test_every_output_unit_names_a_real_output_field() -> None:
+    import json
+
+    from ionq_mcp import _catalog_text as text
+
+    ops = {f"{op.method} {op.path}": op for op in load_catalog().operations if op.kind == "http"}
+    for route, units in text.OUTPUT_UNITS.items():
+        described = json.dumps(ops[route].output_schema).count('"description"')
+        assert described == len(units), route
+    timing = ops["GET /backends/{backend}/characterizations/{UUID}"].output_schema["properties"]["timing"]
+    assert timing["properties"]["2q"]["type"] == ["number", "null"]  # seconds as floats, not the spec's integer
