@@ -153,10 +153,18 @@ def gate_documentation(gateset: circuits.Gateset) -> str:
     return "; ".join(_describe_group([s.name for s in specs], specs[0]) for specs in groups.values())
 
 
-_BACKENDS_FACT = (
-    "simulator: free, ideal or with a noise model, up to 29 qubits; qpu.aria-1, qpu.aria-2: 25 qubits; "
-    "qpu.forte-1, qpu.forte-enterprise-1: 36 qubits (all-to-all connectivity)."
-)
+def _backends_fact() -> str:
+    """Each backend's qubit count from :data:`circuits.BACKEND_QUBITS`, QPUs of the same size grouped."""
+    by_size: dict[int, list[str]] = {}
+    for name, qubits in circuits.BACKEND_QUBITS.items():
+        if circuits.is_qpu(name):
+            by_size.setdefault(qubits, []).append(name)
+    qpus = "; ".join(f"{', '.join(names)}: {size} qubits" for size, names in by_size.items())
+    return (f"{circuits.SIMULATOR}: free, ideal or with a noise model, up to "
+            f"{circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits; {qpus} (all-to-all connectivity).")
+
+
+_BACKENDS_FACT = _backends_fact()
 _COST_FACT = (
     "QPU jobs cost real money: call get_job_estimate (or the estimate_circuit_cost workflow) first."
 )

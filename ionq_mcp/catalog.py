@@ -20,6 +20,7 @@ Three schemas per operation, each for one reader:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,7 +41,6 @@ _TOOLSET_PREFIX = "ionq-quantum-cloud-"
 _DROP_FORMATS = {"int32", "int64", "double", "float", "unix-timestamp", "uuid"}
 _DROP_KEYS = {"example", "examples", "title", "discriminator", "externalDocs", "xml", "readOnly", "writeOnly",
               "deprecated"}
-_LEAF_TYPES = {"string", "number", "integer", "boolean", "array", "object"}
 _NUMBER_WORDS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six",
                  "7": "seven", "8": "eight", "9": "nine"}
 
@@ -90,6 +90,9 @@ class Operation:
     has_body: bool = False
     #: The capability file this operation came from.
     source: str = ""
+    #: The arguments that form the job body, as create_job's request body declares them in the spec (empty when
+    #: the operation takes no job payload); workflow-only arguments (timeout_s, top_k, ...) are not among them.
+    job_fields: tuple[str, ...] = ()
 
     def argument(self, name: str) -> Argument | None:
         for argument in self.arguments:
@@ -567,14 +570,16 @@ def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str
     description = overlay.get("description") or " ".join(
         filter(None, [entry.get("summary") and f"{entry['summary']}.", _short(raw.get("description"))]))
     props = input_schema["properties"]
+    takes_job = _is_job_payload(props) and request_body is not None
     return Operation(
         name=snake_case(op_id), capability=toolset, operation_id=op_id,
         openapi_operation_id=raw.get("operationId"), kind="http", method=method, path=path,
         title=str(entry.get("summary") or raw.get("summary") or op_id), description=description,
         input_schema=input_schema, output_schema=output_schema, arguments=tuple(arguments),
         secured=raw.get("security") != [], result_key=result_key,
-        validates_job_payload=_is_job_payload(props) and request_body is not None,
+        validates_job_payload=takes_job,
         validation_schema=validation_schema, has_body=request_body is not None, source=source,
+        job_fields=tuple(a.name for a in arguments if a.location == "body") if takes_job else (),
         **_annotations(method, path),
     )
 
@@ -749,41 +754,47 @@ def load_catalog(capabilities_dir: Path | None = None, openapi_path: Path | None
                 raise CatalogError(f"{file.name}: tool {op.name!r} already defined in {names[op.name]}")
             names[op.name] = file.name
             operations.append(op)
-    _validate_job_fields_as_create_job(operations)
-    return Catalog(tuple(operations))
+    return Catalog(tuple(_share_job_fields(operations)))
 
 
-def _validate_job_fields_as_create_job(operations: Sequence[Operation]) -> None:
-    """Workflows that take a job payload (``input`` among their arguments) are checked against create_job's
-    own body schema, with its ``anyOf`` branches: ``type`` must match ``input``'s shape, unknown ``noise`` or
-    ``settings`` keys are refused, exactly as create_job refuses them. Their own arguments (``timeout_s``,
-    ``top_k``...) are allowed beside the job fields; a job field the workflow makes optional (compare_backends'
-    ``backend``) is optional in every branch."""
-    job = next((op for op in operations if op.name == "create_job" and op.kind == "http"), None)
+def _share_job_fields(operations: Sequence[Operation]) -> list[Operation]:
+    """Workflows that take a job payload ("the same fields as create_job") get create_job's job fields (from
+    the ``POST /jobs`` request body of the spec) and are checked against create_job's own body schema, with
+    its ``anyOf`` branches: ``type`` must match ``input``'s shape, unknown ``noise`` or ``settings`` keys are
+    refused, exactly as create_job refuses them. Their own arguments (``timeout_s``, ``top_k``...) are allowed
+    beside the job fields; a job field the workflow makes optional (compare_backends' ``backend``) is optional
+    in every branch."""
+    job = next((op for op in operations if op.kind == "http" and op.job_fields and op.method == "POST"
+                and op.path == "/jobs"), None)
     body = job.validation_schema.get("x-body") if job is not None else None
-    if body is None:
-        return
+    if job is None or body is None:
+        return list(operations)
+    shared: list[Operation] = []
     for op in operations:
         properties = op.validation_schema.get("properties", {})
-        if op.kind != "workflow" or "input" not in properties:
-            continue
-        required = set(op.validation_schema.get("required", ()))
-        own = [name for name in properties if name not in job.input_schema.get("properties", {})]
+        if op.kind == "workflow" and _is_job_payload(properties):
+            required = set(op.validation_schema.get("required", ()))
+            own = [name for name in properties if name not in job.input_schema.get("properties", {})]
+            for name in properties:
+                if name not in own:
+                    properties[name] = True  # checked by the body schema below
+            op.validation_schema["x-body"] = _workflow_body(copy.deepcopy(body), own, required)
+            op = dataclasses.replace(op, job_fields=job.job_fields)
+        shared.append(op)
+    return shared
 
-        def adapt(schema: Any) -> Any:
-            if not isinstance(schema, dict):
-                return schema
-            out = dict(schema)
-            for key in ("anyOf", "oneOf"):
-                if key in out:
-                    out[key] = [adapt(b) for b in out[key]]
-            if "properties" in out:
-                out["properties"] = {**out["properties"], **{name: True for name in own}}
-            if "required" in out:
-                out["required"] = [r for r in out["required"] if r in required or r == "type"]
-            return out
 
-        for name in properties:
-            if name not in own:
-                properties[name] = True  # checked by the body schema below
-        op.validation_schema["x-body"] = adapt(copy.deepcopy(body))
+def _workflow_body(schema: Any, own: Sequence[str], required: set[str]) -> Any:
+    """create_job's body schema for a workflow: its own argument names allowed in every branch, and only the
+    fields it requires (plus ``type``, which the workflow defaults) required."""
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    for key in ("anyOf", "oneOf"):
+        if key in out:
+            out[key] = [_workflow_body(b, own, required) for b in out[key]]
+    if "properties" in out:
+        out["properties"] = {**out["properties"], **{name: True for name in own}}
+    if "required" in out:
+        out["required"] = [r for r in out["required"] if r in required or r == "type"]
+    return out

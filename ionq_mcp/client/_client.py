@@ -57,21 +57,6 @@ M = TypeVar("M", bound=BaseModel)
 _BackendList = RootModel[list[Backend]]
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_JOB_FIELDS = (
-    "type",
-    "backend",
-    "shots",
-    "input",
-    "name",
-    "metadata",
-    "settings",
-    "noise",
-    "dry_run",
-    "session_id",
-    "external_settings",
-)
-
-
 class IonQClient:
     """Async client for the IonQ Quantum Cloud API v0.4.
 
@@ -115,10 +100,6 @@ class IonQClient:
     @property
     def has_api_key(self) -> bool:
         return self._session.config.api_key is not None
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        return self._session.config.retry
 
     async def aclose(self) -> None:
         await self._session.aclose()

@@ -52,9 +52,6 @@ _JOB_SCHEMAS = {
     "quantum-function.v1": "QuantumFunctionJobCreationPayload",
 }
 
-#: Top-level job keys the sandbox tolerates beyond the spec (sent by published clients).
-TOLERATED_JOB_KEYS = ("lang",)
-
 
 def _nullable_to_json_schema(node: Any) -> Any:
     """Rewrite OpenAPI 3.0 ``nullable: true`` as JSON Schema (``type: [X, "null"]`` or ``anyOf`` with null)."""

@@ -1,15 +1,13 @@
-"""Prompt registry: serves the prompts contributed by ``ionq_mcp.server._prompt_texts``.
+"""Prompt registry: serves the prompts of :mod:`ionq_mcp.server._prompt_texts`.
 
-That module (owned by the guard layer) exports ``PROMPTS: dict[name, (description, arguments, render)]``
-where ``arguments`` is a sequence of :class:`mcp_types.PromptArgument`, of dicts with the same fields, or of
-``(name, description, required)`` tuples, and ``render(arguments: dict[str, str])`` returns the prompt text
-(one user message) or a list of :class:`mcp_types.PromptMessage`. Without that module the server offers no
-prompts.
+That module exports ``PROMPTS: dict[name, (description, arguments, render)]`` where ``arguments`` is a sequence
+of :class:`mcp_types.PromptArgument`, of dicts with the same fields, or of ``(name, description, required)``
+tuples, and ``render(arguments: dict[str, str])`` returns the prompt text (one user message) or a list of
+:class:`mcp_types.PromptMessage`.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 import mcp_types as types
 from mcp import MCPError
 
+from ionq_mcp.server._prompt_texts import PROMPTS
+
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
 
 __all__ = ["PromptEntry", "get_prompt", "list_prompts", "load_prompts"]
-
-_SOURCE = "ionq_mcp.server._prompt_texts"
-
 
 @dataclass(frozen=True)
 class PromptEntry:
@@ -42,15 +39,9 @@ def _argument(item: Any) -> types.PromptArgument:
 
 
 def load_prompts() -> dict[str, PromptEntry]:
-    """The registered prompts (empty when the prompt texts module is not installed)."""
-    try:
-        module = importlib.import_module(_SOURCE)
-    except ModuleNotFoundError as exc:
-        if exc.name == _SOURCE:
-            return {}
-        raise
+    """The registered prompts, by name."""
     entries: dict[str, PromptEntry] = {}
-    for name, (description, arguments, render) in getattr(module, "PROMPTS", {}).items():
+    for name, (description, arguments, render) in PROMPTS.items():
         prompt = types.Prompt(name=name, description=description, arguments=[_argument(a) for a in arguments or ()])
         entries[name] = PromptEntry(prompt=prompt, render=render)
     return entries

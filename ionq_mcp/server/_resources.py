@@ -73,8 +73,9 @@ async def read_resource(
     app: Any, ctx: ServerRequestContext, params: types.ReadResourceRequestParams
 ) -> types.ReadResourceResult:
     """Read one resource; unknown URIs and bad ids are ``INVALID_PARAMS`` errors naming what is allowed."""
-    from ionq_mcp.server._call import ToolCall, call_client, to_jsonable
+    from ionq_mcp.server._call import ToolCall, to_jsonable
     from ionq_mcp.server._errors import error_result
+    from ionq_mcp.server._tools import read_handler
     from ionq_mcp.server._validation import format_problems, validate_call
 
     uri = str(params.uri)
@@ -97,7 +98,7 @@ async def read_resource(
             op=op, arguments=arguments, client=client, guard=app.guard, upstream=upstream, request=ctx,
             params=types.CallToolRequestParams(name=op.name, arguments=arguments),
         )
-        data = to_jsonable(await call_client(call))
+        data = to_jsonable(await read_handler(op)(call))
     except Exception as exc:  # noqa: BLE001 - reported to the client as an MCP error with the hint
         result = error_result(op, exc, upstream)
         raise MCPError(types.INVALID_PARAMS if getattr(exc, "status_code", 0) == 404 else types.INTERNAL_ERROR,
