@@ -50,6 +50,12 @@ def _call() -> tuple[AddArguments, Run]:
     return add_call_arguments, run_call
 
 
+def _reconcile() -> tuple[AddArguments, Run]:
+    from ionq_mcp.server._cli import add_reconcile_arguments, run_reconcile
+
+    return add_reconcile_arguments, run_reconcile
+
+
 #: subcommand -> (loader of its (add_arguments, run) pair, one-line help)
 SUBCOMMANDS: dict[str, tuple[Callable[[], tuple[AddArguments, Run]], str]] = {
     "serve": (_serve, "run the MCP server (stdio by default, or streamable HTTP)"),
@@ -57,6 +63,8 @@ SUBCOMMANDS: dict[str, tuple[Callable[[], tuple[AddArguments, Run]], str]] = {
     "demo": (_demo, "run a real MCP client session against the sandbox and print results"),
     "tools": (_tools, "list every tool with its schema size"),
     "call": (_call, "call one tool from the shell with JSON arguments"),
+    "reconcile": (_reconcile, "settle paid submissions that failed ambiguously: find each job by its token, or "
+                              "release its reserved budget"),
 }
 
 

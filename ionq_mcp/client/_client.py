@@ -24,7 +24,13 @@ from pydantic import BaseModel, RootModel
 
 from ionq_mcp.client._errors import APIStatusError, ConfigurationError
 from ionq_mcp.client._http import HTTPSession, Timeouts, is_in_process, path_segment, resolve_config
-from ionq_mcp.client._idempotency import IDEMPOTENCY_METADATA_KEY, Lookup, create_job_once, create_session_once
+from ionq_mcp.client._idempotency import (
+    IDEMPOTENCY_METADATA_KEY,
+    Lookup,
+    create_job_once,
+    create_session_once,
+    find_job_by_key,
+)
 from ionq_mcp.client._models import (
     Backend,
     Characterization,
@@ -204,13 +210,15 @@ class IonQClient:
         session_id: str | None = None,
         external_settings: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        new_key: bool = False,
         **extra_fields: Any,
     ) -> JobCreated:
         """Submit a job exactly once (``POST /jobs``; see :mod:`._idempotency`).
 
         Give the job either as ``payload`` (the wire JSON) or as keyword fields (they override ``payload``);
         further payload fields the service may add can be passed as extra keywords. The client adds
-        ``metadata["ionq_mcp_idempotency_key"]``; pass ``idempotency_key`` to choose the token yourself.
+        ``metadata["ionq_mcp_idempotency_key"]``; pass ``idempotency_key`` to choose the token yourself (a job
+        already carrying it is looked for first, unless ``new_key`` says the token was never used before).
         Raises :class:`UncertainOutcomeError` when the job may or may not exist and the token says how to check.
         """
         if payload is not None and not isinstance(payload, Mapping):
@@ -237,7 +245,13 @@ class IonQClient:
                 idempotency_key = meta[IDEMPOTENCY_METADATA_KEY]
         if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key):
             raise ConfigurationError(f"idempotency_key: must be a non-empty string, got {idempotency_key!r}")
-        return await create_job_once(self._session, body, idempotency_key=idempotency_key, lookup=self._lookup)
+        return await create_job_once(self._session, body, idempotency_key=idempotency_key, lookup=self._lookup,
+                                     look_first=not new_key)
+
+    async def find_job(self, idempotency_key: str, *, session_id: str | None = None) -> Job | None:
+        """The job submitted with ``idempotency_key`` (the token in its metadata), or None when the recent jobs
+        prove there is none. Raises :class:`UncertainOutcomeError` when the listing cannot prove it either way."""
+        return await find_job_by_key(self._session, idempotency_key, lookup=self._lookup, session_id=session_id)
 
     async def list_jobs(
         self,

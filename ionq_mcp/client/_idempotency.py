@@ -62,7 +62,8 @@ from ionq_mcp.client._http import HTTPSession, path_segment
 from ionq_mcp.client._models import Job, JobCreated, JobsPage, Session, SessionsPage
 from ionq_mcp.client._retry import RetryState
 
-__all__ = ["IDEMPOTENCY_METADATA_KEY", "Lookup", "create_job_once", "create_session_once", "new_idempotency_key"]
+__all__ = ["IDEMPOTENCY_METADATA_KEY", "Lookup", "create_job_once", "create_session_once", "find_job_by_key",
+           "new_idempotency_key"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -164,9 +165,11 @@ async def _settle(find: Callable[[], Awaitable[T]], *, patient: bool, lookup: Lo
 
 
 async def create_job_once(
-    session: HTTPSession, payload: Mapping[str, Any], *, idempotency_key: str | None = None, lookup: Lookup | None = None
+    session: HTTPSession, payload: Mapping[str, Any], *, idempotency_key: str | None = None, lookup: Lookup | None = None,
+    look_first: bool = True,
 ) -> JobCreated:
-    """Submit ``payload`` exactly once (see the module docstring). Returns the created (or found) job."""
+    """Submit ``payload`` exactly once (see the module docstring). Returns the created (or found) job.
+    ``look_first=False``: the caller's ``idempotency_key`` is new, so no earlier job is looked for."""
     lookup = lookup or Lookup()
     key = idempotency_key or new_idempotency_key()
     body = dict(payload)
@@ -176,7 +179,7 @@ async def create_job_once(
     state = RetryState(session.config.retry)
     since = time.time() - lookup.clock_skew_s
     session_id = body.get("session_id")
-    if idempotency_key is not None:
+    if idempotency_key is not None and look_first:
         # The caller chose the token, maybe to resubmit after a crash or an uncertain outcome: a job that
         # already carries it is the answer. (Not found within the pages read: submit.)
         try:
@@ -219,6 +222,17 @@ async def create_job_once(
         if delay is None:
             raise failure  # provably nothing was created, and the budget is spent
         await anyio.sleep(delay)
+
+
+async def find_job_by_key(session: HTTPSession, key: str, *, lookup: Lookup | None = None,
+                          session_id: str | None = None) -> Job | None:
+    """The job whose metadata carries ``key``, or None when the recent jobs prove there is none; raises
+    :class:`UncertainOutcomeError` when they cannot (too many jobs, listings without metadata, an outage)."""
+    try:
+        return await _find_job(session, key, 0.0, lookup or Lookup(), session_id)
+    except _Absence as why:
+        raise UncertainOutcomeError(f"cannot tell whether a job with token {key} exists: {why}",
+                                    idempotency_key=key) from None
 
 
 async def _find_job(session: HTTPSession, key: str, since: float, lookup: Lookup, session_id: Any) -> Job | None:

@@ -80,6 +80,7 @@ class ServerApp(Server[Any]):
         self.inventory: Inventory = build_inventory(selected.operations)
         self.operations: dict[str, Operation] = {name: bound.op for name, bound in self.inventory.items()}
         self.tools = [bound.tool for bound in self.inventory.values()]
+        self.tool_names: frozenset[str] = frozenset(self.operations)
         self.upstream = upstream
         self.guard = guard
         self.prompts = _prompts.load_prompts()

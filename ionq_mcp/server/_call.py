@@ -56,6 +56,8 @@ class ToolCall:
     upstream: Upstream
     request: ServerRequestContext
     params: types.CallToolRequestParams
+    #: The tools this server exposes: advice in results names only tools the agent can call (None: all).
+    tool_names: frozenset[str] | None = None
 
     async def progress(self, progress: float, total: float | None, message: str) -> None:
         """Report progress to the caller (a no-op when the caller did not ask for progress).
@@ -109,7 +111,8 @@ async def dispatch(app: ServerApp, ctx: ServerRequestContext, params: types.Call
     try:
         client = await upstream.client()
         call = ToolCall(
-            op=op, arguments=arguments, client=client, guard=app.guard, upstream=upstream, request=ctx, params=params
+            op=op, arguments=arguments, client=client, guard=app.guard, upstream=upstream, request=ctx, params=params,
+            tool_names=app.tool_names,
         )
         outcome = await bound.handler(call)
     except Exception as exc:  # noqa: BLE001 - every failure becomes an isError result the agent can act on

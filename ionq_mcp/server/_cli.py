@@ -21,10 +21,12 @@ from typing import Any
 __all__ = [
     "add_call_arguments",
     "add_demo_arguments",
+    "add_reconcile_arguments",
     "add_serve_arguments",
     "add_tools_arguments",
     "run_call",
     "run_demo",
+    "run_reconcile",
     "run_serve",
     "run_tools",
     "tool_sizes",
@@ -215,6 +217,42 @@ def run_call(args: argparse.Namespace) -> int:
         for block in result.content:
             print(getattr(block, "text", block), file=sys.stderr if result.is_error else sys.stdout)
     return 1 if result.is_error else 0
+
+
+# ---------------------------------------------------------------------------------------------------- reconcile
+
+
+def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--older-than", metavar="SECONDS", type=float, default=120.0,
+                        help="only reservations older than this (default 120 s: leaves submissions in flight alone)")
+    _add_selection_arguments(parser)
+
+
+def run_reconcile(args: argparse.Namespace) -> int:
+    """Settle the spend ledger's uncertain reservations against the API (see ``reconcile_uncertain``)."""
+    import anyio
+
+    server = _build(args)
+    if server is None:
+        return 2
+
+    async def main() -> list[dict[str, Any]]:
+        from ionq_mcp.server._spending import reconcile_uncertain
+
+        try:
+            return await reconcile_uncertain(server.guard, await server.upstream.client(),
+                                             older_than_s=args.older_than)
+        finally:
+            await server.aclose()
+
+    rows = anyio.run(main)
+    if not rows:
+        print("ionq-mcp reconcile: no uncertain reservations; nothing to do.")
+    for row in rows:
+        job = f" job {row['job_id']}" if row["job_id"] else ""
+        print(f"reservation {row['reservation']} ({row['backend']}, ${row['estimated_usd']:,.2f}):{job} "
+              f"{row['outcome']}")
+    return 1 if any(row["outcome"].startswith(("still", "unknown")) for row in rows) else 0
 
 
 # ---------------------------------------------------------------------------------------------------- demo

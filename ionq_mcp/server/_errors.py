@@ -8,6 +8,7 @@ agent.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
@@ -116,8 +117,9 @@ def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None
         candidates = getattr(exc, "candidates", None) or []
         found = f" Possible ids: {', '.join(candidates)}." if candidates else ""
         return (
-            "The request may or may not have taken effect." + found + " Call list_jobs (or get_job) to check "
-            "before submitting again, so the job is not created and billed twice."
+            "The request may or may not have taken effect." + found + " Do NOT submit it again: a second job "
+            "would be billed too. Check list_jobs for it (newest first), and ask the user to run `ionq-mcp "
+            "reconcile`, which finds the job by its submission token or releases the reserved budget if none exists."
         )
     if isinstance(exc, APITimeoutError):
         return f"IonQ did not answer in time.{retried} Try again; for a long job poll get_job instead of waiting."
@@ -127,6 +129,24 @@ def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None
     if isinstance(exc, ConfigurationError):
         return "This is a configuration problem of the server: tell the user."
     return "Unexpected failure inside the server: tell the user; retrying may not help."
+
+
+def submitted_error(op: Operation, exc: BaseException, upstream: Upstream | None, job_id: str,
+                    tools: Iterable[str] | None = None) -> types.CallToolResult:
+    """A failure AFTER a job was submitted (waiting, reading results, reconciling): the job exists and may be
+    billed, so the result names it (structured and in text) and says how to resume; it never invites a second
+    submission. ``tools`` are the exposed tool names (advice names only tools the agent has)."""
+    result = error_result(op, exc, upstream)
+    exposed = set(tools) if tools is not None else None
+    available = [t for t in ("wait_for_job", "get_job_results", "get_job") if exposed is None or t in exposed]
+    resume = (", then ".join(f'{t}(job_id="{job_id}")' for t in available[:2]) if available else
+              "its id once the service is reachable")
+    advice = (f"Job {job_id} WAS SUBMITTED and keeps running (it may be billed). Do NOT submit it again: resume "
+              f"with {resume}.")
+    text = result.content[0].text if result.content else ""
+    structured = dict(result.structured_content or {})
+    error = {**structured.get("error", {}), "job_id": job_id, "submitted": True, "resume_with": available}
+    return text_error(f"{advice}\n{text}", {"error": error, "job_id": job_id})
 
 
 def error_result(op: Operation, exc: BaseException, upstream: Upstream | None = None) -> types.CallToolResult:

@@ -14,6 +14,8 @@ billed cost). ``run_circuit`` submits through :func:`submit_job`, the same path 
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -211,9 +213,10 @@ async def _confirmed(call: ToolCall, decision: Decision, action: str, how: str) 
         return answer.pending
     if answer.accepted:
         return None
-    facts = {} if decision.estimate_usd is None else {"estimated_cost_usd": decision.estimate_usd}
-    return _refused(call, refusal_text(answer.outcome, action, how),
-                    "declined" if answer.outcome == "decline" else answer.outcome, **facts)
+    facts: dict[str, Any] = {} if decision.estimate_usd is None else {
+        "estimated_cost_usd": decision.estimate_usd, "confirm_above_usd": call.guard.policy.confirm_above_usd}
+    text = refusal_text(answer.outcome, action, how) + _estimate_facts(call.guard, decision.estimate_usd)
+    return _refused(call, text, "declined" if answer.outcome == "decline" else answer.outcome, **facts)
 
 
 def _how_to_proceed(instead: str, variable: str) -> str:
@@ -222,9 +225,27 @@ def _how_to_proceed(instead: str, variable: str) -> str:
             f"that supports elicitation.")
 
 
-def _how_to_lower_cost(guard: Guard) -> str:
-    return _how_to_proceed(f"lower the cost to at most ${guard.policy.confirm_above_usd:,.2f} (fewer shots or "
-                           f"gates, no error mitigation)", "IONQ_MCP_CONFIRM_ABOVE_USD")
+def _how_to_lower_cost(guard: Guard, estimate: CostEstimate) -> str:
+    """What to do instead of a confirmation this client cannot ask for; lowering the cost is suggested only
+    when a cheaper job could get under the threshold (no QPU job costs less than IonQ's per-job minimum)."""
+    threshold = guard.policy.confirm_above_usd
+    floor = _num(estimate.rates.get("job_cost_minimum"))
+    instead = "run it on the simulator (free) to test it"
+    if threshold > 0 and (floor is None or floor <= threshold):
+        instead = (f"lower the cost to at most ${threshold:,.2f} (fewer shots or gates"
+                   f"{', no error mitigation' if estimate.error_mitigation else ''}), or {instead}")
+    elif threshold > 0 and estimate.error_mitigation:
+        instead = (f"turn off error mitigation (its job minimum is higher) if that brings the cost to at most "
+                   f"${threshold:,.2f}, or {instead}")
+    return _how_to_proceed(instead, "IONQ_MCP_CONFIRM_ABOVE_USD")
+
+
+def _estimate_facts(guard: Guard, estimate_usd: float | None) -> str:
+    """The numbers behind a confirmation that did not happen: the estimate and the threshold."""
+    if estimate_usd is None:
+        return ""
+    return (f" Estimated cost: ${estimate_usd:,.2f}; the user must confirm any job above "
+            f"${guard.policy.confirm_above_usd:,.2f} (IONQ_MCP_CONFIRM_ABOVE_USD).")
 
 
 def _keeps_reservation(exc: BaseException) -> bool:
@@ -293,10 +314,11 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
         estimate = await estimate_plan(call.client, plan)
     except GuardRefused as refusal:
         return _refused(call, refusal.message)
-    decision = await anyio.to_thread.run_sync(guard.check_job, backend, estimate.guard_usd)
+    decision = await anyio.to_thread.run_sync(functools.partial(
+        guard.check_job, backend, estimate.guard_usd, floor_usd=_num(estimate.rates.get("job_cost_minimum"))))
     if decision.action == "refuse":
         return _refused(call, decision.message, estimated_cost_usd=estimate.cost_usd)
-    how = _how_to_lower_cost(guard)
+    how = _how_to_lower_cost(guard, estimate)
     if estimate.unbounded:
         decision = Decision("confirm", (
             f"Submit a {plan.type} job to the QPU {backend}? IonQ estimates {estimate.cost_usd:,.2f} USD, but "
@@ -307,12 +329,16 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
     stop = await _confirmed(call, decision, "the job was not submitted", how)
     if stop is not None:
         return stop
+    # The token the job is submitted with is recorded with its reservation, so a submission that fails
+    # ambiguously can be reconciled later (`ionq-mcp reconcile`: find the job by its token, or release the money).
+    token = uuid.uuid4().hex
     try:
-        reservation = await anyio.to_thread.run_sync(guard.reserve, call.op.name, backend, estimate.guard_usd)
+        reservation = await anyio.to_thread.run_sync(functools.partial(
+            guard.reserve, call.op.name, backend, estimate.guard_usd, idempotency_key=token))
     except GuardRefused as refusal:
         return _refused(call, refusal.message, estimated_cost_usd=estimate.cost_usd)
     try:
-        created = to_jsonable(await call.client.create_job(**payload))
+        created = to_jsonable(await call.client.create_job(**payload, idempotency_key=token, new_key=True))
     except BaseException as exc:
         if _keeps_reservation(exc):
             guard.audit(call.op.name, payload, "uncertain", estimated_usd=estimate.cost_usd,
@@ -441,3 +467,39 @@ async def delete_job(call: ToolCall) -> Any:
 
 async def end_session(call: ToolCall) -> Any:
     return await _audited(call, lambda client, args: client.end_session(**args))
+
+
+async def reconcile_uncertain(guard: Guard, client: Any, *, older_than_s: float = 120.0) -> list[dict[str, Any]]:
+    """Settle every reservation a submission left uncertain (older than ``older_than_s`` seconds, so a
+    submission still in flight is left alone): look the job up by the token it was submitted with; found ->
+    the reservation is linked to the job (and keeps its money until the billed cost is reconciled); provably
+    absent -> the money is released. A look-up that cannot tell leaves the reservation as it is. One audit line
+    per settled reservation; returns one row per reservation (id, estimated_usd, outcome, job_id)."""
+    from ionq_mcp.client import UncertainOutcomeError
+    from ionq_mcp.guard import Reservation
+
+    rows: list[dict[str, Any]] = []
+    for entry in await anyio.to_thread.run_sync(functools.partial(guard.uncertain_reservations,
+                                                                  older_than_s=older_than_s)):
+        row: dict[str, Any] = {"reservation": entry.id, "backend": entry.backend,
+                               "estimated_usd": entry.estimated_usd, "job_id": None}
+        reservation = Reservation(entry.id, entry.tool, entry.backend, entry.estimated_usd)
+        if not entry.idempotency_key:
+            row["outcome"] = "unknown: submitted without a token; check list_jobs and the IonQ console"
+        else:
+            try:
+                job = await client.find_job(entry.idempotency_key)
+            except UncertainOutcomeError as exc:
+                row["outcome"] = f"still uncertain: {exc}"
+                rows.append(row)
+                continue
+            if job is not None:
+                row["job_id"], row["outcome"] = job.id, "found: the job exists; its money stays reserved"
+                await anyio.to_thread.run_sync(guard.commit, reservation, job.id)
+            else:
+                row["outcome"] = "released: no job carries its token"
+                await anyio.to_thread.run_sync(guard.release, reservation)
+            guard.audit("reconcile", {"reservation": entry.id}, row["outcome"].split(":")[0],
+                        estimated_usd=entry.estimated_usd, job_id=row["job_id"])
+        rows.append(row)
+    return rows
