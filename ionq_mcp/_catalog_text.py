@@ -192,12 +192,12 @@ _JOB_FILTERS = {"ids": "Only these job ids.", "target": "Backend name(s), comma-
 _BACKEND_NAME = {"backend": "Backend name, as list_backends returns it."}
 _VARIANT_ID = "Debiasing variant id, from get_job output.error_mitigation.debiasing.variants."
 
-#: "METHOD /path" -> overlay. Keys: description, args (argument name -> description), result_key (wrapper key
-#: for responses that are not objects), visible (dotted property path -> replacement schema in the
+#: "METHOD /path" -> overlay. Keys: description, args (argument name -> description), optional (path arguments the
+#: server fills in when left out), result_key (wrapper key for responses that are not objects), visible (dotted property path -> replacement schema in the
 #: model-visible input schema only; validation keeps the full spec schema).
 OVERLAY: dict[str, dict[str, Any]] = {
     "GET /whoami": {
-        "description": "Identify the API key in use: key id, key name and project id. Also tells whether "
+        "description": "Identify the API key in use: key, project and organization ids. Also tells whether "
                        "results come from the local sandbox (simulated) or the IonQ cloud.",
     },
     "GET /backends": {
@@ -313,8 +313,10 @@ OVERLAY: dict[str, dict[str, Any]] = {
     "GET /organizations/{organization_id}/usage": {
         "description": "Get an organization's QPU usage: job count, QPU time (microseconds) and cost (USD) "
                        "per day, week or month, grouped by job, project or user.",
-        "args": {"organization_id": "Organization id.", "start_date": "First day, inclusive (YYYY-MM-DD).",
+        "args": {"organization_id": "Default: yours (whoami shows it).",
+                 "start_date": "First day, inclusive (YYYY-MM-DD).",
                  "end_date": "Last day, exclusive (YYYY-MM-DD)."},
+        "optional": ("organization_id",),
     },
 }
 

@@ -532,7 +532,8 @@ def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str
             if p["name"] == "backend":
                 schema = {**schema, "enum": list(text.PATH_BACKENDS)}
             path_names[name] = p["name"]
-            add(name, "path", p["name"], schema, True, p.get("description"))
+            # a path argument the server can fill in itself (overlay "optional") may be left out by the agent
+            add(name, "path", p["name"], schema, name not in overlay.get("optional", ()), p.get("description"))
     for p in params:
         if p.get("in") == "query":
             name = snake_case(p["name"])
