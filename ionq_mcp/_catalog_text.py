@@ -121,8 +121,9 @@ OUTPUT_UNITS: dict[str, dict[str, Any]] = {
 }
 
 #: The ``{backend}`` path parameter: the spec's enum omits ``simulator`` (which GET /backends lists) and adds
-#: two enterprise systems; we accept the union so every backend list_backends returns can be inspected.
-PATH_BACKENDS: tuple[str, ...] = (*circuits.JOB_BACKENDS, "qpu.forte-enterprise-2", "qpu.forte-enterprise-3")
+#: two enterprise systems that GET /backends does not list (they answer 404): the enum offers exactly the
+#: backends that exist, the ones jobs run on.
+PATH_BACKENDS: tuple[str, ...] = circuits.JOB_BACKENDS
 
 # --------------------------------------------------------------------------------------------------------------
 # Gate documentation, generated from the circuits tables
@@ -165,9 +166,7 @@ def _backends_fact() -> str:
 
 
 _BACKENDS_FACT = _backends_fact()
-_COST_FACT = (
-    "QPU jobs cost real money: call get_job_estimate (or the estimate_circuit_cost workflow) first."
-)
+_COST_FACT = "QPU jobs cost real money (USD): call get_job_estimate first."
 _BIT_ORDER = (
     "Keys are decimal basis states with qubit 0 the least significant bit: "
     "format(int(k), f'0{n}b') is a bitstring whose rightmost character is qubit 0."
@@ -186,10 +185,28 @@ _CREATE_JOB = (
     "1 turn = 2*pi; no controls): " + gate_documentation("native") + "."
 )
 
-_JOB_ID = "Job id (UUID)."
+#: The job fields of the job workflows (estimate_circuit_cost, run_circuit, compare_backends), as the model
+#: sees them: self-contained (no "same as create_job"), compact, generated from the circuits tables. Validation
+#: checks the same fields with create_job's full schema.
+WORKFLOW_JOB_FIELDS: dict[str, dict[str, Any]] = {
+    "backend": {"enum": list(circuits.JOB_BACKENDS)},
+    "type": {"enum": [circuits.CIRCUIT_JOB, circuits.MULTI_CIRCUIT_JOB]},
+    "shots": {"type": "integer", "minimum": 1, "description": f"default {circuits.DEFAULT_SHOTS}; QPU <= "
+              f"{circuits.MAX_QPU_SHOTS}"},
+    "input": {"type": "object", "description": (
+        "{gateset: qis (default)|native, qubits, circuit: [gate]}; multi-circuit: {gateset, qubits, circuits: "
+        "[{name, circuit}]}. gate: {gate, target|targets, control|controls, param}. QIS, radians, any 1-target "
+        "gate takes control(s): " + gate_documentation("qis") + ". Native, turns: " + gate_documentation("native")
+    )},
+    "settings": {"type": "object", "description": "{error_mitigation: {debiasing: bool}}: QPU, >= "
+                 f"{circuits.MIN_DEBIASING_SHOTS} shots"},
+    "noise": {"type": "object", "description": "simulator only: {model: " + "|".join(circuits.NOISE_MODEL_QUBITS)
+              + ", seed?: int}"},
+}
+
 _JOB_FILTERS = {"ids": "Only these job ids.", "target": "Backend name(s), comma-separated.",
                 "next": "Cursor from the previous page's `next`.", "submitter_id": "Another project member's jobs."}
-_BACKEND_NAME = {"backend": "Backend name, as list_backends returns it."}
+_BACKEND_NAME: dict[str, str | None] = {"backend": None}  # the enum says it
 _VARIANT_ID = "Debiasing variant id, from get_job output.error_mitigation.debiasing.variants."
 
 #: "METHOD /path" -> overlay. Keys: description, args (argument name -> description), optional (path arguments the
@@ -201,11 +218,12 @@ OVERLAY: dict[str, dict[str, Any]] = {
                        "results come from the local sandbox (simulated) or the IonQ cloud.",
     },
     "GET /backends": {
-        "description": "List IonQ backends with status, qubits, queue time and degraded flag. " + _BACKENDS_FACT,
+        "description": "List IonQ backends with status, qubits, average queue time (ms) and degraded flag. "
+                       + _BACKENDS_FACT,
         "result_key": "backends",
     },
     "GET /backends/{backend}": {
-        "description": "Get one backend's status, qubit count, average queue time and current "
+        "description": "Get one backend's status, qubit count, average queue time (ms) and current "
                        "characterization id.",
         "args": _BACKEND_NAME,
     },
@@ -238,7 +256,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
         },
     },
     "GET /jobs": {
-        "description": "List your jobs, newest first, with status, backend and timing. Page with `next`.",
+        "description": "List your jobs, newest first, with status, backend and timing (ms). Page with `next`.",
         "args": _JOB_FILTERS,
     },
     "DELETE /jobs": {
@@ -247,14 +265,16 @@ OVERLAY: dict[str, dict[str, Any]] = {
     },
     "GET /jobs/{UUID}": {
         "description": "Get a job: status (submitted, ready, started, completed, failed, canceled), failure "
-                       "code and message, stats (qubits, gate counts), child job ids and debiasing variants.",
+                       "code and message, stats (qubits, gate counts), child job ids, debiasing variants; "
+                       "durations in ms.",
     },
     "DELETE /jobs/{UUID}": {"description": "Delete one job and its results permanently."},
     "GET /jobs/{UUID}/cost": {
         "description": "Get a job's estimated and final cost in USD (0 on the simulator).",
     },
     "GET /jobs/estimate": {
-        "description": "Estimate a job's cost in USD and its execution and queue time before submitting it. "
+        "description": "Estimate a job's cost in USD and its execution and queue time (seconds) before "
+                       "submitting it. "
                        "Count gates as IonQ bills them: a multi-controlled gate on N qubits is 6*(N-2) "
                        "two-qubit gates.",
         "args": {"type": "Job type.", "qubits": "Qubits used.", "shots": None,
@@ -321,9 +341,10 @@ OVERLAY: dict[str, dict[str, Any]] = {
 }
 
 #: Argument notes shared by every operation unless its overlay says otherwise.
-COMMON_ARGS: dict[str, str] = {
-    "job_id": _JOB_ID,
-    "session_id": "Session id.",
+#: None: the name says it all (no description, fewer bytes for the model).
+COMMON_ARGS: dict[str, str | None] = {
+    "job_id": None,
+    "session_id": None,
     "limit": "Page size.",
     "status": "Only jobs in this status.",
     "parent_job_id": "Only children of this multi-circuit job.",

@@ -562,6 +562,7 @@ def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str
     input_schema = _object(visible, required)
     for dotted, replacement in overlay.get("visible", {}).items():
         _set_path(input_schema, dotted, replacement)
+    _share_repeats(input_schema)
 
     _patch_validation(text.VALIDATION_PATCHES.get(f"{method} {path}", {}), arguments, full, body_full)
     validation_schema = _validation_schema(arguments, full, required, body_full)
@@ -583,6 +584,46 @@ def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str
         job_fields=tuple(a.name for a in arguments if a.location == "body") if takes_job else (),
         **_annotations(method, path),
     )
+
+
+def _share_repeats(schema: dict[str, Any], *, min_bytes: int = 300) -> None:
+    """Move a sub-schema that occurs more than once (create_job's gate object, in ``circuit`` and in each of
+    ``circuits``) into ``$defs`` and point at it with ``$ref``: the model reads it once. In place."""
+    import json
+
+    seen: dict[str, int] = {}
+
+    def count(node: Any) -> None:
+        if isinstance(node, dict):
+            key = json.dumps(node, sort_keys=True)
+            if len(key) >= min_bytes:
+                seen[key] = seen.get(key, 0) + 1
+            for value in node.values():
+                count(value)
+        elif isinstance(node, list):
+            for value in node:
+                count(value)
+
+    count(schema.get("properties", {}))
+    repeated = [k for k, n in seen.items() if n > 1]
+    if not repeated:
+        return
+    # the largest repeat only (smaller ones are usually inside it)
+    target = max(repeated, key=len)
+    shared = json.loads(target)
+    name = "circuit" if shared.get("type") == "array" and '"gate"' in target else "shared"
+
+    def replace(node: Any) -> Any:
+        if isinstance(node, dict):
+            if json.dumps(node, sort_keys=True) == target:
+                return {"$ref": f"#/$defs/{name}"}
+            return {k: replace(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [replace(v) for v in node]
+        return node
+
+    schema["properties"] = replace(schema["properties"])
+    schema["$defs"] = {name: shared}
 
 
 def _patch_validation(patches: Mapping[str, Mapping[str, Any]], arguments: Sequence[Argument],
@@ -780,6 +821,10 @@ def _share_job_fields(operations: Sequence[Operation]) -> list[Operation]:
                 if name not in own:
                     properties[name] = True  # checked by the body schema below
             op.validation_schema["x-body"] = _workflow_body(copy.deepcopy(body), own, required)
+            visible = op.input_schema.get("properties", {})
+            for name, schema in text.WORKFLOW_JOB_FIELDS.items():
+                if name in visible:
+                    visible[name] = copy.deepcopy(schema)
             op = dataclasses.replace(op, job_fields=job.job_fields)
         shared.append(op)
     return shared

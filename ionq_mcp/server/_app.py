@@ -29,27 +29,36 @@ __all__ = ["ServerApp", "build_guard", "build_server", "instructions_for"]
 
 
 def instructions_for(upstream: Upstream, tool_names: set[str]) -> str:
-    """The server's ``instructions``: where results come from, and the facts an agent gets wrong otherwise."""
+    """The server's ``instructions``: where results come from, and the facts an agent gets wrong otherwise.
+    Every tool named is one this server exposes (``tool_names``)."""
+    def first(*names: str) -> str | None:
+        return next((n for n in names if n in tool_names), None)
+
     lines = ["IonQ Quantum Cloud (API v0.4): backends, jobs, sessions and usage as tools."]
     if upstream.is_sandbox:
         lines.append(
             "SANDBOX MODE: results are SIMULATED by the ionq-mcp sandbox (no IONQ_API_KEY set, or --sandbox): "
             "no real hardware runs and nothing is billed. Say so when you report results."
         )
-    estimate = "estimate_circuit_cost" if "estimate_circuit_cost" in tool_names else "get_job_estimate"
-    wait = "wait_for_job" if "wait_for_job" in tool_names else "get_job"
     lines += [
         ("- Results: keys are decimal basis states with qubit 0 the least significant bit; in bitstrings qubit 0 "
          "is the RIGHTMOST character."),
-        ("- Units: QIS rotations (rx, ry, rz, rxx...) in radians; native gates (gpi, gpi2, ms, zz) in turns "
-         "(1 turn = 2*pi)."),
-        (f"- QPU backends (qpu.*) cost real money: call {estimate} before create_job on a QPU. The simulator "
-         f"is free ({circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits, exact probabilities; set noise.model "
-         "to emulate a QPU)."),
-        (f"- Jobs run asynchronously: create_job returns an id; use {wait} until status is completed, then "
-         f"get_job_probabilities. Error mitigation (debiasing) needs at least {circuits.MIN_DEBIASING_SHOTS} "
-         "shots."),
+        ("- Units: QIS rotations (rx, ry, rz, xx, yy, zz) in radians; native gates (gpi, gpi2, ms, zz) in turns "
+         "(1 turn = 2*pi); costs in USD; durations say their unit in their name or description."),
     ]
+    submit, estimate = first("run_circuit", "create_job"), first("estimate_circuit_cost", "get_job_estimate")
+    if submit:
+        check = f"call {estimate} before {submit} on a QPU" if estimate else "check the cost with the user first"
+        lines.append(f"- QPU backends (qpu.*) cost real money: {check}. The simulator is free "
+                     f"({circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits, exact probabilities; set noise.model "
+                     "to emulate a QPU).")
+    wait, results = first("wait_for_job", "get_job"), first("get_job_results", "get_job_probabilities")
+    if "create_job" in tool_names and wait and results:
+        lines.append(f"- Jobs run asynchronously: create_job returns an id; use {wait} until status is completed, "
+                     f"then {results}.")
+    if submit:
+        lines.append(f"- Error mitigation (debiasing) needs at least {circuits.MIN_DEBIASING_SHOTS} shots. Once a "
+                     "job is submitted, never submit it again after an error: resume with its job id.")
     return "\n".join(lines)
 
 

@@ -56,8 +56,10 @@ class ToolCall:
     upstream: Upstream
     request: ServerRequestContext
     params: types.CallToolRequestParams
-    #: The tools this server exposes: advice in results names only tools the agent can call (None: all).
+    #: The tools this server exposes, and every tool of the catalog: advice in results names only tools the
+    #: agent can call (None: all).
     tool_names: frozenset[str] | None = None
+    known_tools: frozenset[str] | None = None
 
     async def progress(self, progress: float, total: float | None, message: str) -> None:
         """Report progress to the caller (a no-op when the caller did not ask for progress).
@@ -112,11 +114,11 @@ async def dispatch(app: ServerApp, ctx: ServerRequestContext, params: types.Call
         client = await upstream.client()
         call = ToolCall(
             op=op, arguments=arguments, client=client, guard=app.guard, upstream=upstream, request=ctx, params=params,
-            tool_names=app.tool_names,
+            tool_names=app.tool_names, known_tools=frozenset(app.all_operations),
         )
         outcome = await bound.handler(call)
     except Exception as exc:  # noqa: BLE001 - every failure becomes an isError result the agent can act on
-        return _errors.error_result(op, exc, upstream)
+        return _errors.error_result(op, exc, upstream, exposed=app.tool_names, known=app.all_operations)
     if isinstance(outcome, (types.CallToolResult, types.InputRequiredResult)):
         return outcome
     data = to_jsonable(outcome)

@@ -8,6 +8,7 @@ agent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from ionq_mcp.catalog import Operation
     from ionq_mcp.server._upstream import Upstream
 
-__all__ = ["error_result", "hint_for", "text_error", "validation_error"]
+__all__ = ["error_result", "hint_for", "only_exposed", "submitted_error", "text_error", "validation_error"]
 
 
 def text_error(text: str, structured: dict | None = None) -> types.CallToolResult:
@@ -132,11 +133,11 @@ def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None
 
 
 def submitted_error(op: Operation, exc: BaseException, upstream: Upstream | None, job_id: str,
-                    tools: Iterable[str] | None = None) -> types.CallToolResult:
+                    tools: Iterable[str] | None = None, known: Iterable[str] | None = None) -> types.CallToolResult:
     """A failure AFTER a job was submitted (waiting, reading results, reconciling): the job exists and may be
     billed, so the result names it (structured and in text) and says how to resume; it never invites a second
     submission. ``tools`` are the exposed tool names (advice names only tools the agent has)."""
-    result = error_result(op, exc, upstream)
+    result = error_result(op, exc, upstream, exposed=tools, known=known)
     exposed = set(tools) if tools is not None else None
     available = [t for t in ("wait_for_job", "get_job_results", "get_job") if exposed is None or t in exposed]
     resume = (", then ".join(f'{t}(job_id="{job_id}")' for t in available[:2]) if available else
@@ -149,12 +150,27 @@ def submitted_error(op: Operation, exc: BaseException, upstream: Upstream | None
     return text_error(f"{advice}\n{text}", {"error": error, "job_id": job_id})
 
 
-def error_result(op: Operation, exc: BaseException, upstream: Upstream | None = None) -> types.CallToolResult:
-    """``exc`` (raised by the client, a handler or the server itself) as an ``isError`` result."""
+def only_exposed(text: str, exposed: Iterable[str] | None, known: Iterable[str] | None) -> str:
+    """``text`` without the sentences that send the agent to a tool this server does not expose (``known``
+    but not ``exposed``): a hint must never point at a tool the agent cannot call."""
+    if exposed is None or known is None:
+        return text
+    hidden = set(known) - set(exposed)
+    if not hidden:
+        return text
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    kept = [s for s in sentences if not (set(re.findall(r"[a-z]+(?:_[a-z]+)+|whoami", s)) & hidden)]
+    return " ".join(kept) if kept else "Tell the user."
+
+
+def error_result(op: Operation, exc: BaseException, upstream: Upstream | None = None, *,
+                 exposed: Iterable[str] | None = None, known: Iterable[str] | None = None) -> types.CallToolResult:
+    """``exc`` (raised by the client, a handler or the server itself) as an ``isError`` result. With ``exposed``
+    and ``known`` (tool names), the hint names only exposed tools."""
     redact = upstream.redact if upstream is not None else (lambda text: text)
     status = getattr(exc, "status_code", None)
     ionq_message = getattr(exc, "message", None) if status is not None else None
-    hint = hint_for(op, exc, upstream)
+    hint = only_exposed(hint_for(op, exc, upstream), exposed, known)
     head = f"{op.name} failed"
     if status is not None:
         head += f": HTTP {status}"

@@ -24,9 +24,27 @@ from ionq_mcp.server._results import BIT_ORDER_NOTE, shape_distribution
 if TYPE_CHECKING:
     from ionq_mcp.client import IonQClient
 
-__all__ = ["circuit_names", "distribution_read", "organization_id", "organization_usage", "whoami"]
+__all__ = ["circuit_names", "distribution_read", "gather", "organization_id", "organization_usage", "whoami"]
 
 _Read = Callable[["IonQClient", Mapping[str, Any]], Awaitable[Any]]
+
+
+async def gather(*functions: Callable[[], Awaitable[None]]) -> None:
+    """Run ``functions`` concurrently; the first failure is raised as itself (an error result then reports the
+    API's status and hint), not wrapped in an ``ExceptionGroup``."""
+    failures: list[BaseException] = []
+
+    async def run(function: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await function()
+        except Exception as exc:  # noqa: BLE001 - re-raised below, unwrapped
+            failures.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for function in functions:
+            tg.start_soon(run, function)
+    if failures:
+        raise failures[0]
 
 
 class OrganizationUnknown(LookupError):
@@ -56,9 +74,7 @@ async def whoami(client: IonQClient, arguments: Mapping[str, Any]) -> dict[str, 
         except Exception:  # noqa: BLE001 - the identity still answers; the id is a convenience
             found["organization_id"] = None
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(me)
-        tg.start_soon(organization)
+    await gather(me, organization)
     return {**found["me"], "organization_id": found["organization_id"]}
 
 
@@ -84,9 +100,7 @@ async def circuit_names(client: IonQClient, child_ids: list[str]) -> dict[str, s
         name = job.get("name") if isinstance(job, Mapping) else None
         names[child] = name if isinstance(name, str) else None
 
-    async with anyio.create_task_group() as tg:
-        for child in child_ids:
-            tg.start_soon(read, child)
+    await gather(*(lambda c=child: read(c) for child in child_ids))
     return {child: names[child] for child in child_ids}
 
 
@@ -111,9 +125,7 @@ def distribution_read(read: _Read, key: str) -> _Read:
             except Exception:  # noqa: BLE001 - without the job, bitstrings are as wide as the highest qubit seen
                 found["job"] = None
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(results)
-            tg.start_soon(job)
+        await gather(results, job)
         data, parent = found["data"], found["job"]
         qubits = _qubits(parent)
         if isinstance(data, Mapping) and data and all(isinstance(v, Mapping) for v in data.values()):

@@ -270,7 +270,8 @@ async def run_circuit(call: ToolCall) -> dict[str, Any] | types.CallToolResult |
     try:
         return await _finish_run(call, outcome, timeout_s, top_k)
     except Exception as exc:  # noqa: BLE001 - after submission every failure must name the job, never invite a resubmit
-        return _errors.submitted_error(call.op, exc, call.upstream, outcome.job_id, call.tool_names)
+        return _errors.submitted_error(call.op, exc, call.upstream, outcome.job_id, call.tool_names,
+                                       call.known_tools)
 
 
 async def _finish_run(call: ToolCall, outcome: Submitted, timeout_s: float, top_k: int) \

@@ -57,3 +57,40 @@ async def test_a_job_in_an_ended_session_gets_a_hint_that_says_what_happened(ser
     assert refused.is_error and "409" in text
     assert "no longer accepts jobs" in text and "Nothing was created" in text
     assert "Unexpected failure" not in text
+
+
+async def test_whoami_reveals_the_organization_and_usage_works_without_it(server, sandbox, mode):
+    async with Client(server, mode=mode) as client:
+        me = await client.call_tool("whoami", {})
+        usage = await client.call_tool("get_organization_usage", {
+            "start_date": "2026-01-01", "end_date": "2027-01-01", "group_by": "project", "modality": "monthly"})
+        explicit = await client.call_tool("get_organization_usage", {
+            "organization_id": me.structured_content["organization_id"], "start_date": "2026-01-01",
+            "end_date": "2027-01-01", "group_by": "project", "modality": "monthly"})
+    assert me.structured_content["organization_id"] == sandbox.config.api_keys[0].organization_id
+    assert me.structured_content["organization_id"] in me.content[0].text
+    assert not usage.is_error, usage.content[0].text
+    assert usage.structured_content == explicit.structured_content
+
+
+async def test_a_missing_job_read_is_a_404_with_a_hint_not_a_wrapped_exception(server, mode):
+    async with Client(server, mode=mode) as client:
+        result = await client.call_tool("get_job_probabilities", {"job_id": "00000000-0000-4000-8000-000000000000"})
+    assert result.is_error and result.structured_content["error"]["status"] == 404
+    assert "ExceptionGroup" not in result.content[0].text
+
+
+async def test_hints_name_only_tools_the_server_exposes(make_server, mode):
+    narrow = make_server(tools=("get_job", "get_job_probabilities"))
+    async with Client(narrow, mode=mode) as client:
+        result = await client.call_tool("get_job", {"job_id": "00000000-0000-4000-8000-000000000000"})
+    hint = result.structured_content["error"]["hint"]
+    assert result.is_error and "list_jobs" not in hint and "list_jobs" not in result.content[0].text
+    assert "list_jobs" not in (narrow.instructions or "") and "create_job" not in (narrow.instructions or "")
+
+
+async def test_instructions_name_only_exposed_tools_and_real_gates(make_server):
+    workflows = make_server(toolsets=("workflows",))
+    text = workflows.instructions or ""
+    assert "create_job" not in text and "rxx" not in text
+    assert "run_circuit" in text and "estimate_circuit_cost" in text
