@@ -176,3 +176,32 @@ def test_an_idle_session_is_closed(tmp_path):
         gone = httpx.post(url, json=ping, headers=session)
     assert opened.status_code == 200 and alive.status_code == 200
     assert gone.status_code == 404
+
+
+async def test_http_agent_view_of_results_and_refusals(tmp_path):
+    """Issue 9 over streamable HTTP: results pass mcp.Client's outputSchema check and carry the whole result in
+    text; a call the API would refuse is refused first (exact key); usage works without an organization id."""
+    import json
+
+    multi = {"type": "ionq.multi-circuit.v1", "backend": "simulator", "shots": 100, "input": {
+        "gateset": "qis", "qubits": 2, "circuits": [{"name": "a", "circuit": [{"gate": "h", "target": 0}]},
+                                                    {"name": "b", "circuit": [{"gate": "x", "target": 1}]}]}}
+    with _serve(tmp_path, TOKEN) as (url, _):
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"bearer {TOKEN}"}, timeout=30) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
+            created = await client.call_tool("create_job", multi)
+            job_id = created.structured_content["id"]
+            results = await client.call_tool("wait_for_job", {"job_id": job_id, "timeout_s": 30})
+            probs = await client.call_tool("get_job_probabilities", {"job_id": job_id})
+            chars = await client.call_tool("get_backend_characterizations", {"backend": "qpu.aria-1"})
+            limit = await client.call_tool("list_jobs", {"limit": 0})
+            usage = await client.call_tool("get_organization_usage", {
+                "start_date": "2026-01-01", "end_date": "2027-01-01", "group_by": "job", "modality": "monthly"})
+    assert results.structured_content["status"] == "completed"
+    assert [c["name"] for c in probs.structured_content["children"].values()] == ["a", "b"]
+    compact = json.dumps(chars.structured_content, separators=(",", ":"), ensure_ascii=False)
+    assert len(compact) > 1500 and compact in chars.content[0].text  # the whole result, not a pointer to it
+    assert limit.is_error and "limit" in limit.content[0].text
+    assert not usage.is_error, usage.content[0].text
