@@ -210,12 +210,18 @@ _BACKEND_NAME: dict[str, str | None] = {"backend": None}  # the enum says it
 _VARIANT_ID = "Debiasing variant id, from get_job output.error_mitigation.debiasing.variants."
 
 #: "METHOD /path" -> overlay. Keys: description, args (argument name -> description), optional (path arguments the
-#: server fills in when left out), result_key (wrapper key for responses that are not objects), visible (dotted property path -> replacement schema in the
-#: model-visible input schema only; validation keeps the full spec schema).
+#: server fills in when left out), result_key (wrapper key for responses that are not objects), visible (dotted
+#: property path -> replacement schema in the model-visible input schema only; validation keeps the full spec
+#: schema). Presentation (fields of :class:`~ionq_mcp.catalog.Operation`): result_kind (distribution | samples;
+#: default object), role (submit | estimate | status | results: the server's instructions name the tool),
+#: describes_upstream (the result says where calls go), lister ("METHOD /path" of the tool that lists this
+#: operation's ids; default GET of the path's first segment), completed_first (results exist only once the job
+#: completed).
 OVERLAY: dict[str, dict[str, Any]] = {
     "GET /whoami": {
         "description": "Identify the API key in use: key, project and organization ids. Also tells whether "
                        "results come from the local sandbox (simulated) or the IonQ cloud.",
+        "describes_upstream": True,
     },
     "GET /backends": {
         "description": "List IonQ backends with status, qubits, average queue time (ms) and degraded flag. "
@@ -240,6 +246,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
                  "characterization_id": "Characterization id (UUID), e.g. get_backend's characterization_id."},
     },
     "POST /jobs": {
+        "role": "submit",
         "description": _CREATE_JOB,
         "args": {
             "type": "Job type; selects the shape of input.",
@@ -264,6 +271,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
         "args": {"ids": "Job ids to delete."},
     },
     "GET /jobs/{UUID}": {
+        "role": "status",
         "description": "Get a job: status (submitted, ready, started, completed, failed, canceled), failure "
                        "code and message, stats (qubits, gate counts), child job ids, debiasing variants; "
                        "durations in ms.",
@@ -273,6 +281,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
         "description": "Get a job's estimated and final cost in USD (0 on the simulator).",
     },
     "GET /jobs/estimate": {
+        "role": "estimate",
         "description": "Estimate a job's cost in USD and its execution and queue time (seconds) before "
                        "submitting it. "
                        "Count gates as IonQ bills them: a multi-controlled gate on N qubits is 6*(N-2) "
@@ -298,23 +307,27 @@ OVERLAY: dict[str, dict[str, Any]] = {
                        + _BIT_ORDER,
         "args": {"sharpen": "Debiased jobs: plurality vote across variants instead of averaging."},
         "result_key": "probabilities",
+        "result_kind": "distribution", "completed_first": True, "role": "results",
     },
     "GET /jobs/{UUID}/variants/{variantId}/results/probabilities": {
         "description": "Get one debiasing variant's probabilities (keys as in get_job_probabilities).",
         "args": {"variant_id": _VARIANT_ID},
         "result_key": "probabilities",
+        "result_kind": "distribution", "completed_first": True,
     },
     "GET /jobs/{UUID}/variants/{variantId}/results/histogram": {
         "description": "Get one debiasing variant's raw counts per basis state (keys as in "
                        "get_job_probabilities).",
         "args": {"variant_id": _VARIANT_ID},
         "result_key": "histogram",
+        "result_kind": "distribution", "completed_first": True,
     },
     "GET /jobs/{UUID}/variants/{variantId}/results/shots": {
         "description": "Get one debiasing variant's shot-by-shot outcomes.",
         "args": {"variant_id": _VARIANT_ID},
         "result_key": "shots",
         "result_schema": {},
+        "result_kind": "samples", "completed_first": True,
     },
     "POST /sessions": {
         "description": "Reserve a QPU for a batch of jobs (beta). Jobs join with create_job(session_id=...). "
@@ -337,6 +350,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
                  "start_date": "First day, inclusive (YYYY-MM-DD).",
                  "end_date": "Last day, exclusive (YYYY-MM-DD)."},
         "optional": ("organization_id",),
+        "lister": "GET /whoami",
     },
 }
 

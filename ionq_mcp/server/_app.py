@@ -23,40 +23,49 @@ from ionq_mcp.server._tools import Inventory, build_inventory
 from ionq_mcp.server._upstream import Upstream
 
 if TYPE_CHECKING:
-    from ionq_mcp.catalog import Catalog, Operation
+    from collections.abc import Iterable
+
+    from ionq_mcp.catalog import Catalog, Operation, Role
 
 __all__ = ["ServerApp", "build_guard", "build_server", "instructions_for"]
 
 
-def instructions_for(upstream: Upstream, tool_names: set[str]) -> str:
-    """The server's ``instructions``: where results come from, and the facts an agent gets wrong otherwise.
-    Every tool named is one this server exposes (``tool_names``)."""
-    def first(*names: str) -> str | None:
-        return next((n for n in names if n in tool_names), None)
+def _tool_for(role: Role, exposed: Iterable[Operation], *, prefer: str = "workflow") -> Operation | None:
+    """The tool the instructions name for ``role``: an exposed tool of kind ``prefer`` first, else any exposed
+    one, else None (the instructions never name a tool the agent cannot call)."""
+    shown = sorted((op for op in exposed if op.role == role), key=lambda op: op.kind != prefer)
+    return shown[0] if shown else None
 
+
+def instructions_for(upstream: Upstream, exposed: Iterable[Operation], catalog: Iterable[Operation]) -> str:
+    """The server's ``instructions``: where results come from, and the facts an agent gets wrong otherwise.
+    Tools are named by their role in the basic loop (``Operation.role``), and only when exposed; ``catalog`` is
+    accepted for callers that pass the whole catalog (it is not used to name tools)."""
     lines = ["IonQ Quantum Cloud (API v0.4): backends, jobs, sessions and usage as tools."]
     if upstream.is_sandbox:
         lines.append(
             "SANDBOX MODE: results are SIMULATED by the ionq-mcp sandbox (no IONQ_API_KEY set, or --sandbox): "
             "no real hardware runs and nothing is billed. Say so when you report results."
         )
+    exposed = list(exposed)
+    estimate, wait, results = (getattr(_tool_for(role, exposed), "name", None)
+                               for role in ("estimate", "status", "results"))
+    submitter = _tool_for("submit", exposed, prefer="http")  # create_job returns an id; run_circuit waits too
+    submit = submitter.name if submitter is not None else None
     lines += [
         ("- Results: keys are decimal basis states with qubit 0 the least significant bit; in bitstrings qubit 0 "
          "is the RIGHTMOST character."),
         ("- Units: QIS rotations (rx, ry, rz, xx, yy, zz) in radians; native gates (gpi, gpi2, ms, zz) in turns "
          "(1 turn = 2*pi); costs in USD; durations say their unit in their name or description."),
     ]
-    submit, estimate = first("run_circuit", "create_job"), first("estimate_circuit_cost", "get_job_estimate")
     if submit:
         check = f"call {estimate} before {submit} on a QPU" if estimate else "check the cost with the user first"
         lines.append(f"- QPU backends (qpu.*) cost real money: {check}. The simulator is free "
                      f"({circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits, exact probabilities; set noise.model "
                      "to emulate a QPU).")
-    wait, results = first("wait_for_job", "get_job"), first("get_job_results", "get_job_probabilities")
-    if "create_job" in tool_names and wait and results:
-        lines.append(f"- Jobs run asynchronously: create_job returns an id; use {wait} until status is completed, "
-                     f"then {results}.")
-    if submit:
+        if wait and results and submitter is not None and submitter.kind == "http":
+            lines.append(f"- Jobs run asynchronously: {submit} returns an id; use {wait} until status is completed, "
+                         f"then {results}.")
         lines.append(f"- Error mitigation (debiasing) needs at least {circuits.MIN_DEBIASING_SHOTS} shots. Once a "
                      "job is submitted, never submit it again after an error: resume with its job id.")
     return "\n".join(lines)
@@ -97,7 +106,7 @@ class ServerApp(Server[Any]):
             "ionq-mcp",
             version=__version__,
             title="IonQ Quantum Cloud",
-            instructions=instructions_for(self.upstream, set(self.operations)),
+            instructions=instructions_for(self.upstream, self.operations.values(), catalog.operations),
             get_tool_input_schema=self._input_schema,
             on_list_tools=self._list_tools,
             on_call_tool=partial(_call.dispatch, self),

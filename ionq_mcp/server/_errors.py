@@ -44,15 +44,6 @@ def validation_error(op: Operation, text: str, problems: list[Any],
     return text_error(redact(text), {"error": {"type": "invalid_arguments", "tool": op.name, "problems": listed}})
 
 
-def _lister(op: Operation) -> str:
-    return {
-        "jobs": "list_jobs",
-        "sessions": "list_sessions",
-        "backends": "list_backends",
-        "usage": "whoami",
-    }.get(op.capability, "list_jobs")
-
-
 def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None) -> str:
     """What the agent (or the user) should do about ``exc`` raised while running ``op``."""
     from ionq_mcp.client import (  # loaded: a handler ran, or the client failed to start
@@ -82,9 +73,9 @@ def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None
             "project that owns it; retrying will not help."
         )
     if status == 404:
-        hint = f"Check the id: call {_lister(op)} to find the right one."
-        if "probabilit" in op.name or "histogram" in op.name or "shots" in op.name:
-            hint += " Results exist only once the job is completed: call get_job to check its status."
+        hint = f"Check the id: call {op.lister} to find the right one." if op.lister else "Check the id."
+        if op.status_tool:
+            hint += f" Results exist only once the job is completed: call {op.status_tool} to check its status."
         return hint
     if status in (400, 422):
         keys = getattr(exc, "validation_keys", None) or []

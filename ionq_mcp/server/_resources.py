@@ -49,11 +49,11 @@ TEMPLATES: tuple[types.ResourceTemplate, ...] = (
     ),
 )
 
-#: uri pattern -> (operation name, argument name); None = no argument
+#: uri pattern -> (the wire operation read, "METHOD /path"; its argument name, None = no argument)
 _ROUTES: tuple[tuple[re.Pattern[str], str, str | None], ...] = (
-    (re.compile(r"^ionq://backends/?$"), "list_backends", None),
-    (re.compile(r"^ionq://backends/(?P<arg>[^/?#]+)$"), "get_backend", "backend"),
-    (re.compile(r"^ionq://jobs/(?P<arg>[^/?#]+)$"), "get_job", "job_id"),
+    (re.compile(r"^ionq://backends/?$"), "GET /backends", None),
+    (re.compile(r"^ionq://backends/(?P<arg>[^/?#]+)$"), "GET /backends/{backend}", "backend"),
+    (re.compile(r"^ionq://jobs/(?P<arg>[^/?#]+)$"), "GET /jobs/{UUID}", "job_id"),
 )
 
 
@@ -79,14 +79,14 @@ async def read_resource(
     from ionq_mcp.server._validation import format_problems, validate_call
 
     uri = str(params.uri)
-    for pattern, op_name, arg_name in _ROUTES:
+    for pattern, route, arg_name in _ROUTES:
         match = pattern.match(uri)
         if match:
             break
     else:
         allowed = ", ".join([r.uri for r in RESOURCES] + [t.uri_template for t in TEMPLATES])
         raise MCPError(types.INVALID_PARAMS, f"Unknown resource {uri!r}. Resources: {allowed}.")
-    op = app.all_operations[op_name]
+    op = next(op for op in app.all_operations.values() if f"{op.method} {op.path}" == route)
     arguments = {arg_name: match.group("arg")} if arg_name else {}
     problems = validate_call(op, arguments)
     if problems:

@@ -48,9 +48,6 @@ MAX_RESULT_BYTES = 16_000
 #: How many outcomes of a distribution are shown (largest mass first).
 TOP_OUTCOMES = 32
 
-#: Tools whose response is a map from decimal basis state to probability or count.
-DISTRIBUTION_OPS = frozenset({"get_job_probabilities", "get_variant_probabilities", "get_variant_histogram"})
-
 BIT_ORDER_NOTE = (
     "qubit 0 = least significant bit of the decimal keys = rightmost character of the bitstrings; bitstrings "
     "are as wide as the circuit"
@@ -78,17 +75,9 @@ DISTRIBUTION_EXTRA_PROPERTIES: dict[str, Any] = {
 
 
 def is_distribution_op(op: Operation) -> bool:
-    """True for tools whose result is a basis-state distribution (probabilities or counts)."""
-    if op.name in DISTRIBUTION_OPS:
-        return True
-    schema = op.output_schema or {}
-    extra = schema.get("additionalProperties")
-    return (
-        op.kind == "http"
-        and not schema.get("properties")
-        and isinstance(extra, dict)
-        and extra.get("type") in ("number", "integer")
-    )
+    """True for tools whose result is a basis-state distribution (probabilities or counts): the catalog says so
+    (``op.result_kind``, set by the overlay or recognised from the response schema)."""
+    return op.result_kind == "distribution"
 
 
 def output_schema_for(op: Operation) -> dict | None:
@@ -323,7 +312,7 @@ def shape_result(op: Operation, data: Any, upstream: Upstream | None = None, *,
         content = data  # already shaped by its reader (:mod:`._reads`), with the circuit's width
     else:
         content = _wrap(op, data)
-    if op.name == "whoami" and upstream is not None:
+    if op.describes_upstream and upstream is not None:
         content = {**content, "upstream": upstream.describe()}
     compact = _dumps(content)
     if IDEMPOTENCY_METADATA_KEY in compact:

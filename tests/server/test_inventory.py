@@ -95,7 +95,7 @@ async def test_every_renamed_state_changing_tool_goes_through_the_spend_guard(ma
         assert listed == {f"renamed{i}" for i in range(len(routes))}
         for i, (method, path) in enumerate(routes):
             results[f"renamed{i}"] = await client.call_tool(f"renamed{i}", _arguments(method, path, job_ids))
-    audit = [json.loads(line) for line in Path(renamed.guard.audit_path).read_text().splitlines()]
+    audit = [json.loads(line) for line in Path(renamed.guard.audit_log.path).read_text().splitlines()]
     audited = {entry["tool"] for entry in audit}
     for name, result in results.items():
         assert name in audited, (name, result.content)

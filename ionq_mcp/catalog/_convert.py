@@ -1,202 +1,29 @@
-"""The tool catalog, built from data: capability specs + IonQ's OpenAPI description.
+"""OpenAPI operations as tools: names, arguments and the three schemas of each HTTP operation.
 
-Every operation in ``capabilities/*.yaml`` (Naftiko ``kind: Capability``) becomes one :class:`Operation`, and
-the server turns each into one MCP tool. HTTP operations are matched to the OpenAPI operation by method and
-path (never by name); their path, query and body parameters are merged into one flat argument object with
-identifier-safe names (``{UUID}`` under ``/jobs`` -> ``job_id``, ``variantId`` -> ``variant_id``, ``1q_gates``
--> ``one_qubit_gates``). Workflow operations (``x-handler: workflow``) carry their schemas inline.
-
-Three schemas per operation, each for one reader:
-
-* ``input_schema``: what the model sees. Flat, ``$ref``-free, compact; ``anyOf`` bodies merged into one
-  property set.
-* ``validation_schema``: what :mod:`ionq_mcp.server._validation` checks. The spec's full schema for the same
-  flat arguments with every ``anyOf`` branch kept, reconciled with ``schemas/*.json``.
-* ``output_schema``: what MCP clients check ``structuredContent`` against. Derived from the 2xx response and
-  relaxed (no ``required``, no ``additionalProperties: false``, every leaf nullable) so a response with new or
-  null fields never fails; non-object responses are wrapped under ``result_key``.
+The spec comes from :func:`ionq_mcp.openapi.load` (patched, ``$ref``-resolving); the agent-facing text and the
+presentation fields from the overlay (:data:`ionq_mcp._catalog_text.OVERLAY`, keyed by ``METHOD /path``).
+:func:`_build_http` turns one capability entry into an :class:`~._model.Operation`; the schema helpers
+(:func:`_clean`, :func:`_flatten` for the model-visible form, :func:`_relax` for output schemas) live here too.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import re
-import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-import yaml
+from ionq_mcp import _catalog_text as text
+from ionq_mcp.catalog._model import RESULT_KINDS, ROLES, Argument, CatalogError, Operation
+from ionq_mcp.openapi import Spec, nullable
 
-from . import _catalog_text as text
-from . import _paths
+__all__ = ["snake_case"]
 
-__all__ = ["Argument", "Catalog", "CatalogError", "Operation", "load_catalog", "snake_case"]
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-_TOOLSET_PREFIX = "ionq-quantum-cloud-"
 _DROP_FORMATS = {"int32", "int64", "double", "float", "unix-timestamp", "uuid"}
 _DROP_KEYS = {"example", "examples", "title", "discriminator", "externalDocs", "xml", "readOnly", "writeOnly",
               "deprecated"}
 _NUMBER_WORDS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six",
                  "7": "seven", "8": "eight", "9": "nine"}
-
-
-class CatalogError(ValueError):
-    """A capability file or the OpenAPI description cannot be turned into tools (names the file and entry)."""
-
-
-@dataclass(frozen=True)
-class Argument:
-    """One tool argument and where it goes on the wire."""
-
-    name: str                                   # tool argument name (identifier-safe snake_case)
-    location: Literal["path", "query", "body"]  # where it goes on the wire
-    wire_name: str                              # the name on the wire ("UUID", "variantId", "1q_gates", ...)
-    required: bool
-
-
-@dataclass(frozen=True, eq=False)
-class Operation:
-    """One tool. Identity-hashed (``eq=False``) so validators can be cached per operation."""
-
-    name: str                           # tool name: snake_case of the capability operation id
-    capability: str                     # toolset: backends | jobs | sessions | usage | workflows | ...
-    operation_id: str                   # the capability's id (listBackends)
-    openapi_operation_id: str | None    # matched by method + path (getBackends); None for workflows
-    kind: Literal["http", "workflow"]
-    method: str | None                  # upper case; None for workflows
-    path: str | None                    # the spec's path template, e.g. /jobs/{UUID}; None for workflows
-    title: str
-    description: str = field(repr=False)
-    input_schema: dict[str, Any] = field(repr=False)  # model-visible flat object: path + query + body, inline
-    output_schema: dict[str, Any] | None = field(repr=False)  # relaxed; object at the top
-    arguments: tuple[Argument, ...] = field(repr=False)
-    read_only: bool = False
-    destructive: bool = False
-    idempotent: bool = False
-    open_world: bool = True
-    secured: bool = True                # needs the API key
-    #: Wrapper key for responses that are not JSON objects: the runtime returns ``{result_key: response}``.
-    result_key: str | None = None
-    #: The arguments form a job-creation payload (type + input + backend): validation runs circuits.parse_job.
-    validates_job_payload: bool = False
-    #: The full, unmerged JSON Schema (Draft 2020-12) of the flat arguments, anyOf branches kept.
-    validation_schema: dict[str, Any] = field(default_factory=dict, repr=False)
-    #: True when the operation sends a JSON body (even an empty one).
-    has_body: bool = False
-    #: The capability file this operation came from.
-    source: str = ""
-    #: The arguments that form the job body, as create_job's request body declares them in the spec (empty when
-    #: the operation takes no job payload); workflow-only arguments (timeout_s, top_k, ...) are not among them.
-    job_fields: tuple[str, ...] = ()
-
-    def argument(self, name: str) -> Argument | None:
-        for argument in self.arguments:
-            if argument.name == name:
-                return argument
-        return None
-
-    def split(self, arguments: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
-        """Split tool arguments into (path params, query params, JSON body) keyed by wire names.
-
-        Arguments that are absent or ``None`` are left out. The body is ``None`` when the operation sends
-        none; names that are not arguments of this operation are ignored (validation rejects them first).
-        """
-        path: dict[str, Any] = {}
-        query: dict[str, Any] = {}
-        body: dict[str, Any] | None = {} if self.has_body else None
-        for argument in self.arguments:
-            value = arguments.get(argument.name)
-            if value is None:
-                continue
-            if argument.location == "path":
-                path[argument.wire_name] = value
-            elif argument.location == "query":
-                query[argument.wire_name] = value
-            elif body is not None:
-                body[argument.wire_name] = value
-        return path, query, body
-
-    def render_path(self, path_params: Mapping[str, Any]) -> str:
-        """The request path with every ``{param}`` filled in and percent-encoded.
-
-        ``path_params`` may be keyed by wire name (as :meth:`split` returns) or by tool argument name.
-        Raises ``KeyError`` naming the missing argument.
-        """
-        if self.path is None:
-            raise ValueError(f"{self.name} is a workflow and has no HTTP path")
-        by_wire = {a.wire_name: a.name for a in self.arguments if a.location == "path"}
-
-        def fill(match: re.Match[str]) -> str:
-            wire = match.group(1)
-            if wire in path_params:
-                value = path_params[wire]
-            elif by_wire.get(wire) in path_params:
-                value = path_params[by_wire[wire]]
-            else:
-                raise KeyError(f"{self.name}: missing path argument {by_wire.get(wire, wire)!r}")
-            return urllib.parse.quote(str(value), safe="")
-
-        return re.sub(r"\{([^}]+)\}", fill, self.path)
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """An ordered, immutable set of operations."""
-
-    operations: tuple[Operation, ...]
-
-    def __iter__(self):
-        return iter(self.operations)
-
-    def __len__(self) -> int:
-        return len(self.operations)
-
-    def __contains__(self, name: object) -> bool:
-        return any(op.name == name for op in self.operations)
-
-    def names(self) -> list[str]:
-        return [op.name for op in self.operations]
-
-    def get(self, name: str) -> Operation:
-        for op in self.operations:
-            if op.name == name:
-                return op
-        raise KeyError(f"unknown tool {name!r}; known tools: {', '.join(self.names())}")
-
-    def toolsets(self) -> list[str]:
-        return list(dict.fromkeys(op.capability for op in self.operations))
-
-    def select(self, *, toolsets: Iterable[str] | None = None, tools: Iterable[str] | None = None,
-               read_only: bool = False) -> Catalog:
-        """A sub-catalog. Unknown toolset or tool names raise ``KeyError`` listing the known ones."""
-        ops = self.operations
-        if toolsets is not None:
-            wanted = _known("toolset", toolsets, self.toolsets())
-            ops = tuple(op for op in ops if op.capability in wanted)
-        if tools is not None:
-            wanted = _known("tool", tools, self.names())
-            ops = tuple(op for op in ops if op.name in wanted)
-        if read_only:
-            ops = tuple(op for op in ops if op.read_only)
-        return Catalog(ops)
-
-
-def _known(kind: str, wanted: Iterable[str], known: Sequence[str]) -> set[str]:
-    chosen = set(wanted)
-    unknown = chosen - set(known)
-    if unknown:
-        raise KeyError(f"unknown {kind}(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
-    return chosen
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Names
-# --------------------------------------------------------------------------------------------------------------
 
 
 def snake_case(name: str) -> str:
@@ -226,88 +53,6 @@ def _path_argument_name(path: str, wire_name: str) -> str:
         collection = next((s for s in reversed(segments[:index]) if s and not s.startswith("{")), "resource")
         return f"{snake_case(_singular(collection))}_id"
     return snake_case(wire_name)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Schema conversion
-# --------------------------------------------------------------------------------------------------------------
-
-
-class _Spec:
-    """The OpenAPI document with ``$ref`` inlining and the reconciliation patches applied."""
-
-    def __init__(self, document: dict[str, Any]):
-        self.document = document
-        components = document.get("components", {})
-        self.schemas: dict[str, Any] = copy.deepcopy(components.get("schemas", {}))
-        for name, patches in text.SCHEMA_PATCHES.items():
-            if name in self.schemas:
-                _apply_patches(self.schemas[name], patches)
-        self.components = components
-        self.operations: dict[tuple[str, str], dict[str, Any]] = {}
-        for path, item in document.get("paths", {}).items():
-            shared = item.get("parameters", [])
-            for method, op in item.items():
-                if method in _METHODS:
-                    self.operations[(method.upper(), path)] = {**op, "parameters": [*shared, *op.get("parameters", [])]}
-
-    def deref(self, node: Any) -> Any:
-        """Follow a top-level ``$ref`` (parameters, responses, request bodies)."""
-        seen = 0
-        while isinstance(node, Mapping) and "$ref" in node:
-            ref = node["$ref"]
-            if not ref.startswith("#/components/"):
-                raise CatalogError(f"unsupported $ref {ref!r}")
-            kind, name = ref[len("#/components/"):].split("/", 1)
-            node = self.schemas[name] if kind == "schemas" else self.components[kind][name]
-            seen += 1
-            if seen > 32:
-                raise CatalogError(f"$ref cycle at {ref!r}")
-        return node
-
-    def inline(self, schema: Any, depth: int = 0) -> Any:
-        """A deep copy of ``schema`` with every ``$ref`` replaced by its target and OpenAPI's ``nullable``
-        turned into a JSON Schema type list."""
-        if depth > 40:
-            raise CatalogError("schema nesting too deep (a recursive $ref?)")
-        if isinstance(schema, list):
-            return [self.inline(s, depth + 1) for s in schema]
-        if not isinstance(schema, Mapping):
-            return schema
-        if "$ref" in schema:
-            target = self.inline(self.deref({"$ref": schema["$ref"]}), depth + 1)
-            siblings = {k: self.inline(v, depth + 1) for k, v in schema.items() if k != "$ref"}
-            return {**target, **siblings}
-        out = {k: self.inline(v, depth + 1) for k, v in schema.items()}
-        nullable = out.pop("nullable", False)
-        all_of = out.get("allOf")
-        if isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], Mapping):
-            del out["allOf"]
-            out = {**all_of[0], **out}
-        return _nullable(out) if nullable else out
-
-
-def _apply_patches(schema: dict[str, Any], patches: Mapping[str, Mapping[str, Any]]) -> None:
-    for path, keys in patches.items():
-        node = schema
-        for part in filter(None, path.split(".")):
-            node = node.setdefault("properties", {}).setdefault(part, {})
-        for key, value in keys.items():
-            if value is None:
-                node.pop(key, None)
-            else:
-                node[key] = copy.deepcopy(value)
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    kind = schema.get("type")
-    if kind == "null":
-        return schema
-    if isinstance(kind, str):
-        return {**schema, "type": [kind, "null"]}
-    if isinstance(kind, list):
-        return schema if "null" in kind else {**schema, "type": [*kind, "null"]}
-    return {"anyOf": [schema, {"type": "null"}]} if schema else schema
 
 
 def _short(description: Any, limit: int = 160) -> str | None:
@@ -445,7 +190,7 @@ def _relax(schema: Any) -> Any:
         else:
             out[key] = copy.deepcopy(value)
     if "type" in out:
-        out = _nullable(out)
+        out = nullable(out)
     return out
 
 
@@ -469,11 +214,6 @@ def _set_path(schema: dict[str, Any], dotted: str, replacement: Any) -> None:
         props[parts[-1]] = copy.deepcopy(replacement)
 
 
-# --------------------------------------------------------------------------------------------------------------
-# Building operations
-# --------------------------------------------------------------------------------------------------------------
-
-
 def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
@@ -493,7 +233,33 @@ def _annotations(method: str, path: str) -> dict[str, bool]:
     }
 
 
-def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str) -> Operation:
+#: Routes ("METHOD /path") an operation refers to, resolved to tool names once the whole catalog is built:
+#: (the route that lists its ids, the route that shows a job's status for results that need a completed job).
+_Links = tuple[str | None, str | None]
+
+#: The route that shows a job's status (a result that exists only once the job completed points there).
+_JOB_STATUS_ROUTE = "GET /jobs/{UUID}"
+
+
+def _presentation(overlay: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The presentation fields an overlay (HTTP) or a workflow's x-* keys set, checked."""
+    kind = overlay.get("result_kind", "object")
+    role = overlay.get("role")
+    if kind not in RESULT_KINDS:
+        raise CatalogError(f"{where}: result kind {kind!r} is not one of {', '.join(RESULT_KINDS)}")
+    if role is not None and role not in ROLES:
+        raise CatalogError(f"{where}: role {role!r} is not one of {', '.join(ROLES)}")
+    return {"result_kind": kind, "role": role, "describes_upstream": bool(overlay.get("describes_upstream"))}
+
+
+def _is_distribution_schema(schema: Mapping[str, Any] | None) -> bool:
+    """A response that is a bare map of numbers (decimal basis state -> probability or count)."""
+    extra = (schema or {}).get("additionalProperties")
+    return not (schema or {}).get("properties") and isinstance(extra, Mapping) and extra.get("type") in (
+        "number", "integer", ["number", "null"], ["integer", "null"])
+
+
+def _build_http(spec: Spec, entry: Mapping[str, Any], toolset: str, source: str) -> tuple[Operation, _Links]:
     method = str(entry["method"]).upper()
     path = str(entry["path"])
     op_id = str(entry["id"])
@@ -569,6 +335,12 @@ def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str
 
     output_schema, result_key = _output(spec, raw, path, overlay)
     _describe_outputs(output_schema, text.OUTPUT_UNITS.get(f"{method} {path}", {}))
+    presentation = _presentation(overlay, where)
+    if "result_kind" not in overlay and _is_distribution_schema(output_schema):
+        presentation["result_kind"] = "distribution"
+    collection = f"GET /{path.strip('/').split('/')[0]}"
+    lister = overlay.get("lister") or (collection if ("GET", collection[4:]) in spec.operations else None)
+    links = (lister, _JOB_STATUS_ROUTE if overlay.get("completed_first") else None)
     description = overlay.get("description") or " ".join(
         filter(None, [entry.get("summary") and f"{entry['summary']}.", _short(raw.get("description"))]))
     props = input_schema["properties"]
@@ -582,8 +354,8 @@ def _build_http(spec: _Spec, entry: Mapping[str, Any], toolset: str, source: str
         validates_job_payload=takes_job,
         validation_schema=validation_schema, has_body=request_body is not None, source=source,
         job_fields=tuple(a.name for a in arguments if a.location == "body") if takes_job else (),
-        **_annotations(method, path),
-    )
+        **presentation, **_annotations(method, path),
+    ), links
 
 
 def _share_repeats(schema: dict[str, Any], *, min_bytes: int = 300) -> None:
@@ -701,7 +473,7 @@ def _rename_body(body: Mapping[str, Any], renames: Mapping[str, str], extra: Seq
     return visit(body)
 
 
-def _output(spec: _Spec, raw: Mapping[str, Any], path: str,
+def _output(spec: Spec, raw: Mapping[str, Any], path: str,
             overlay: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
     schema: Any = None
     for status, response in sorted(raw.get("responses", {}).items()):
@@ -721,126 +493,3 @@ def _output(spec: _Spec, raw: Mapping[str, Any], path: str,
     inner = overlay["result_schema"] if "result_schema" in overlay else (
         _relax(_clean(schema, keep_descriptions=False)) if schema is not None else {})
     return {"type": "object", "properties": {key: inner}}, key
-
-
-def _build_workflow(entry: Mapping[str, Any], toolset: str, source: str) -> Operation:
-    op_id = str(entry["id"])
-    where = f"{source}: workflow {op_id!r}"
-    input_schema = entry.get("inputSchema")
-    if not isinstance(input_schema, Mapping) or input_schema.get("type") != "object":
-        raise CatalogError(f"{where}: inputSchema must be an inline object schema")
-    hints = entry.get("hints") or {}
-    properties = input_schema.get("properties", {})
-    required = set(input_schema.get("required", []))
-    arguments = tuple(Argument(name, "body", name, name in required) for name in properties)
-    output = entry.get("outputSchema")
-    if output is not None:
-        output = _relax(output)
-        output["type"] = "object"
-    read_only = bool(hints.get("readOnly", False))
-    return Operation(
-        name=snake_case(op_id), capability=toolset, operation_id=op_id, openapi_operation_id=None,
-        kind="workflow", method=None, path=None, title=str(entry.get("summary") or op_id),
-        description=str(entry.get("description") or entry.get("summary") or op_id).strip(),
-        input_schema=copy.deepcopy(dict(input_schema)), output_schema=output, arguments=arguments,
-        read_only=read_only, destructive=bool(hints.get("destructive", False)) and not read_only,
-        idempotent=bool(hints.get("idempotent", read_only)), open_world=bool(hints.get("openWorld", True)),
-        secured=bool(hints.get("secured", True)),
-        validates_job_payload=bool(hints.get("validatesJobPayload", _is_job_payload(properties))),
-        validation_schema=copy.deepcopy(dict(input_schema)), source=source,
-    )
-
-
-def _toolset(document: Mapping[str, Any]) -> str:
-    metadata = document.get("metadata") or {}
-    if metadata.get("toolset"):
-        return str(metadata["toolset"])
-    name = str(metadata.get("name") or "")
-    return name.removeprefix(_TOOLSET_PREFIX)
-
-
-def _load_yaml(path: Path) -> Any:
-    with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_Loader)
-
-
-def load_catalog(capabilities_dir: Path | None = None, openapi_path: Path | None = None,
-                 extra_files: Sequence[Path] = ()) -> Catalog:
-    """Read every ``*.yaml`` capability spec in ``capabilities_dir`` (sorted by file name) plus
-    ``extra_files`` and build one operation per entry, in file order.
-
-    Raises :class:`CatalogError` naming the file and entry when an operation has no OpenAPI counterpart,
-    lacks a method/path or workflow schema, or two operations share a tool name.
-    """
-    directory = Path(capabilities_dir) if capabilities_dir is not None else _paths.capabilities_dir()
-    spec = _Spec(_load_yaml(Path(openapi_path) if openapi_path is not None else _paths.openapi_path()))
-    files = [*sorted(directory.glob("*.yaml")), *sorted(directory.glob("*.yml")), *map(Path, extra_files)]
-    operations: list[Operation] = []
-    names: dict[str, str] = {}
-    for file in dict.fromkeys(files):
-        document = _load_yaml(file)
-        if not isinstance(document, Mapping) or document.get("kind") != "Capability":
-            continue
-        toolset = _toolset(document)
-        for entry in (document.get("spec") or {}).get("operations") or []:
-            if not isinstance(entry, Mapping) or "id" not in entry:
-                raise CatalogError(f"{file.name}: every operation needs an `id`")
-            if entry.get("method") and entry.get("path"):
-                op = _build_http(spec, entry, toolset, file.name)
-            elif entry.get("x-handler") == "workflow":
-                op = _build_workflow(entry, toolset, file.name)
-            else:
-                raise CatalogError(f"{file.name}: operation {entry['id']!r} needs method+path or "
-                                   "`x-handler: workflow` with an inline inputSchema")
-            if op.name in names:
-                raise CatalogError(f"{file.name}: tool {op.name!r} already defined in {names[op.name]}")
-            names[op.name] = file.name
-            operations.append(op)
-    return Catalog(tuple(_share_job_fields(operations)))
-
-
-def _share_job_fields(operations: Sequence[Operation]) -> list[Operation]:
-    """Workflows that take a job payload ("the same fields as create_job") get create_job's job fields (from
-    the ``POST /jobs`` request body of the spec) and are checked against create_job's own body schema, with
-    its ``anyOf`` branches: ``type`` must match ``input``'s shape, unknown ``noise`` or ``settings`` keys are
-    refused, exactly as create_job refuses them. Their own arguments (``timeout_s``, ``top_k``...) are allowed
-    beside the job fields; a job field the workflow makes optional (compare_backends' ``backend``) is optional
-    in every branch."""
-    job = next((op for op in operations if op.kind == "http" and op.job_fields and op.method == "POST"
-                and op.path == "/jobs"), None)
-    body = job.validation_schema.get("x-body") if job is not None else None
-    if job is None or body is None:
-        return list(operations)
-    shared: list[Operation] = []
-    for op in operations:
-        properties = op.validation_schema.get("properties", {})
-        if op.kind == "workflow" and _is_job_payload(properties):
-            required = set(op.validation_schema.get("required", ()))
-            own = [name for name in properties if name not in job.input_schema.get("properties", {})]
-            for name in properties:
-                if name not in own:
-                    properties[name] = True  # checked by the body schema below
-            op.validation_schema["x-body"] = _workflow_body(copy.deepcopy(body), own, required)
-            visible = op.input_schema.get("properties", {})
-            for name, schema in text.WORKFLOW_JOB_FIELDS.items():
-                if name in visible:
-                    visible[name] = copy.deepcopy(schema)
-            op = dataclasses.replace(op, job_fields=job.job_fields)
-        shared.append(op)
-    return shared
-
-
-def _workflow_body(schema: Any, own: Sequence[str], required: set[str]) -> Any:
-    """create_job's body schema for a workflow: its own argument names allowed in every branch, and only the
-    fields it requires (plus ``type``, which the workflow defaults) required."""
-    if not isinstance(schema, dict):
-        return schema
-    out = dict(schema)
-    for key in ("anyOf", "oneOf"):
-        if key in out:
-            out[key] = [_workflow_body(b, own, required) for b in out[key]]
-    if "properties" in out:
-        out["properties"] = {**out["properties"], **{name: True for name in own}}
-    if "required" in out:
-        out["required"] = [r for r in out["required"] if r in required or r == "type"]
-    return out
