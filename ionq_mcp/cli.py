@@ -1,10 +1,11 @@
-"""The ``ionq-mcp`` command: ``serve | sandbox | demo | tools | call``.
+"""The ``ionq-mcp`` command: ``serve | sandbox | demo | tools | call | skills``.
 
 This module only dispatches. Each subcommand lives beside the layer it drives and offers
 ``add_<name>_arguments(parser)`` and ``run_<name>(args) -> int``: ``sandbox`` in :mod:`ionq_mcp.sandbox._cli`;
-``serve``, ``tools``, ``call`` and ``demo`` in :mod:`ionq_mcp.server._cli`. :data:`SUBCOMMANDS` names, for each,
-a loader whose ``from ... import`` runs only for the chosen subcommand, so start-up (which an MCP client waits
-for) does not pay for numpy or the sandbox when serving a real IonQ account.
+``serve``, ``tools``, ``call``, ``demo`` and ``reconcile`` in :mod:`ionq_mcp.server._cli`; ``skills`` in
+:mod:`ionq_mcp.skills._cli`. :data:`SUBCOMMANDS` names, for each, a loader whose ``from ... import`` runs only
+for the chosen subcommand, so start-up (which an MCP client waits for) does not pay for numpy or the sandbox
+when serving a real IonQ account.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ def _reconcile() -> tuple[AddArguments, Run]:
     return add_reconcile_arguments, run_reconcile
 
 
+def _skills() -> tuple[AddArguments, Run]:
+    from ionq_mcp.skills._cli import add_skills_arguments, run_skills
+
+    return add_skills_arguments, run_skills
+
+
 #: subcommand -> (loader of its (add_arguments, run) pair, one-line help)
 SUBCOMMANDS: dict[str, tuple[Callable[[], tuple[AddArguments, Run]], str]] = {
     "serve": (_serve, "run the MCP server (stdio by default, or streamable HTTP)"),
@@ -63,6 +70,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[], tuple[AddArguments, Run]], str]] = {
     "demo": (_demo, "run a real MCP client session against the sandbox and print results"),
     "tools": (_tools, "list every tool with its schema size"),
     "call": (_call, "call one tool from the shell with JSON arguments"),
+    "skills": (_skills, "export the agent skill pack as a Claude Code plugin"),
     "reconcile": (_reconcile, "settle paid submissions that failed ambiguously: find each job by its token, or "
                               "release its reserved budget"),
 }

@@ -17,7 +17,7 @@ from mcp.server import Server
 from ionq_mcp import circuits
 from ionq_mcp._version import __version__
 from ionq_mcp.guard import Guard, GuardPolicy
-from ionq_mcp.server import _call, _prompts, _resources
+from ionq_mcp.server import _call, _prompts, _resources, _skill_resources
 from ionq_mcp.server._config import ServerConfig
 from ionq_mcp.server._tools import Inventory, build_inventory
 from ionq_mcp.server._upstream import Upstream
@@ -116,6 +116,7 @@ class ServerApp(Server[Any]):
             on_list_prompts=partial(_prompts.list_prompts, self),
             on_get_prompt=partial(_prompts.get_prompt, self),
         )
+        _skill_resources.install(self)  # skill:// resources' SEP-2640 methods (skills/list, skills/get)
 
     def _input_schema(self, name: str) -> dict | None:
         op = self.operations.get(name)
