@@ -142,3 +142,20 @@ def test_a_bad_log_level_names_the_variable(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ionq_mcp.cli", "tools"], env=_env(tmp_path,
                           IONQ_MCP_LOG_LEVEL="loud"), capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "IONQ_MCP_LOG_LEVEL" in done.stderr and "debug" in done.stderr
+
+
+def test_reconcile_releases_a_reservation_whose_job_never_existed(tmp_path):
+    from ionq_mcp.guard import GuardPolicy
+    from ionq_mcp.server import ServerConfig, build_server
+
+    server = build_server(ServerConfig(force_sandbox=True, state_dir=tmp_path, guard_policy=GuardPolicy(
+        allow_qpu=True, max_job_cost_usd=100)))
+    server.guard.reserve("create_job", "qpu.aria-1", 97.5, idempotency_key="e" * 32)
+    server.guard.close()
+    done = subprocess.run([sys.executable, "-m", "ionq_mcp.cli", "reconcile", "--sandbox", "--older-than", "0"],
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "released" in done.stdout and "97.50" in done.stdout
+    again = subprocess.run([sys.executable, "-m", "ionq_mcp.cli", "reconcile", "--sandbox", "--older-than", "0"],
+                           env=_env(tmp_path), capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0 and "nothing to do" in again.stdout
