@@ -94,3 +94,33 @@ async def test_instructions_name_only_exposed_tools_and_real_gates(make_server):
     text = workflows.instructions or ""
     assert "create_job" not in text and "rxx" not in text
     assert "run_circuit" in text and "estimate_circuit_cost" in text
+
+
+@pytest.mark.parametrize(("threshold", "settings", "advice", "not_advised"), [
+    # every paid job must be confirmed: lowering the cost cannot help ("at most $0.00" was the old advice)
+    (0.0, None, "simulator", "lower the cost"),
+    # a debiased job's minimum (97.50) is above the threshold, a plain one's (12.42) is not
+    (50.0, {"error_mitigation": {"debiasing": True}}, "turn off error mitigation", "fewer shots"),
+    (50.0, {"error_mitigation": {"debiasing": False}}, "lower the cost to at most $50.00", "turn off"),
+])
+async def test_a_refusal_states_the_estimate_and_threshold_and_only_advice_that_can_work(
+        make_server, sandbox, threshold, settings, advice, not_advised):
+    from ionq_mcp.guard import GuardPolicy
+
+    server = make_server(guard_policy=GuardPolicy(allow_qpu=True, max_job_cost_usd=500, daily_budget_usd=5000,
+                                                  confirm_above_usd=threshold))
+    gates = [{"gate": "h", "target": 0}, *[{"gate": "cnot", "control": 0, "target": 1}] * 20]
+    job = {**BELL_JOB, "backend": "qpu.aria-1", "shots": 2000, "input": {**BELL_JOB["input"], "circuit": gates}}
+    if settings is not None:
+        job["settings"] = settings
+    async with Client(server) as client:  # a client that cannot ask the user (no elicitation)
+        estimate = await client.call_tool("get_job_estimate", {
+            "backend": "qpu.aria-1", "qubits": 2, "shots": 2000, "one_qubit_gates": 1, "two_qubit_gates": 20,
+            "error_mitigation": bool(settings and settings["error_mitigation"]["debiasing"])})
+        result = await client.call_tool("create_job", job)
+    text = result.content[0].text
+    cost = estimate.structured_content["estimated_cost"]
+    assert result.is_error and f"${cost:,.2f}" in text and f"${threshold:,.2f}" in text
+    assert advice in text and not_advised not in text
+    assert "at most $0.00" not in text
+    assert sandbox.store.count_jobs() == 0
