@@ -174,9 +174,9 @@ _BIT_ORDER = (
 
 _CREATE_JOB = (
     "Submit a job to the simulator or a QPU. " + _COST_FACT + " Returns the job id; poll get_job until "
-    "completed, then get_job_probabilities. Backends: " + _BACKENDS_FACT + " Shots 1..1,000,000, at most "
-    f"{circuits.MAX_QPU_SHOTS:,} on a QPU; settings.error_mitigation.debiasing needs >= "
-    f"{circuits.MIN_DEBIASING_SHOTS} shots (QPU only). "
+    "completed, then get_job_probabilities. Backends: " + _BACKENDS_FACT + f" Shots {circuits.MIN_SHOTS}.."
+    f"{circuits.MAX_SHOTS:,}, at most {circuits.MAX_QPU_SHOTS:,} on a QPU; settings.error_mitigation.debiasing "
+    f"needs >= {circuits.MIN_DEBIASING_SHOTS} shots (QPU only). "
     "input by type: ionq.circuit.v1 {gateset, qubits, circuit:[gate]}; ionq.multi-circuit.v1 {gateset, "
     "qubits, circuits:[{name, circuit, gateset?}]} (each circuit inherits input.gateset); qctrl.qaoa.v1 "
     "{problem_type: maxcut, problem} + external_settings; quantum-function {data, params}. "

@@ -3,9 +3,9 @@
 This module only dispatches. Each subcommand lives beside the layer it drives and offers
 ``add_<name>_arguments(parser)`` and ``run_<name>(args) -> int``: ``sandbox`` in :mod:`ionq_mcp.sandbox._cli`;
 ``serve``, ``tools``, ``call``, ``demo`` and ``reconcile`` in :mod:`ionq_mcp.server._cli`; ``skills`` in
-:mod:`ionq_mcp.skills._cli`. :data:`SUBCOMMANDS` names, for each, a loader whose ``from ... import`` runs only
-for the chosen subcommand, so start-up (which an MCP client waits for) does not pay for numpy or the sandbox
-when serving a real IonQ account.
+:mod:`ionq_mcp.skills._cli` (each package re-exports them). :data:`SUBCOMMANDS` names, for each, a loader whose
+``from ... import`` runs only for the chosen subcommand, so start-up (which an MCP client waits for) does not pay
+for numpy or the sandbox when serving a real IonQ account.
 """
 
 from __future__ import annotations
@@ -22,31 +22,31 @@ Run = Callable[[argparse.Namespace], int]
 
 
 def _serve() -> tuple[AddArguments, Run]:
-    from ionq_mcp.server._cli import add_serve_arguments, run_serve
+    from ionq_mcp.server import add_serve_arguments, run_serve
 
     return add_serve_arguments, run_serve
 
 
 def _sandbox() -> tuple[AddArguments, Run]:
-    from ionq_mcp.sandbox._cli import add_arguments, run
+    from ionq_mcp.sandbox import add_sandbox_arguments, run_sandbox
 
-    return add_arguments, run
+    return add_sandbox_arguments, run_sandbox
 
 
 def _demo() -> tuple[AddArguments, Run]:
-    from ionq_mcp.server._cli import add_demo_arguments, run_demo
+    from ionq_mcp.server import add_demo_arguments, run_demo
 
     return add_demo_arguments, run_demo
 
 
 def _tools() -> tuple[AddArguments, Run]:
-    from ionq_mcp.server._cli import add_tools_arguments, run_tools
+    from ionq_mcp.server import add_tools_arguments, run_tools
 
     return add_tools_arguments, run_tools
 
 
 def _call() -> tuple[AddArguments, Run]:
-    from ionq_mcp.server._cli import add_call_arguments, run_call
+    from ionq_mcp.server import add_call_arguments, run_call
 
     return add_call_arguments, run_call
 

@@ -1,7 +1,7 @@
 """The MCP server: a low-level :class:`mcp.server.Server` built from the catalog.
 
 Tools carry the catalog's explicit ``inputSchema``/``outputSchema``, titles and annotations. Every call goes
-through :func:`ionq_mcp.server._call.dispatch`. :func:`build_server` builds the upstream, the spend guard and the
+through :func:`ionq_mcp.server._dispatch.dispatch`. :func:`build_server` builds the upstream, the spend guard and the
 tool inventory (:mod:`._tools`: every tool bound to its handler) once; the upstream's client (and the sandbox)
 are built on the first call.
 """
@@ -17,7 +17,7 @@ from mcp.server import Server
 from ionq_mcp import circuits
 from ionq_mcp._version import __version__
 from ionq_mcp.guard import Guard, GuardPolicy
-from ionq_mcp.server import _call, _prompts, _resources, _skill_resources
+from ionq_mcp.server import _dispatch, _prompts, _resources, _skill_resources
 from ionq_mcp.server._config import ServerConfig
 from ionq_mcp.server._tools import Inventory, build_inventory
 from ionq_mcp.server._upstream import Upstream
@@ -109,12 +109,12 @@ class ServerApp(Server[Any]):
             instructions=instructions_for(self.upstream, self.operations.values(), catalog.operations),
             get_tool_input_schema=self._input_schema,
             on_list_tools=self._list_tools,
-            on_call_tool=partial(_call.dispatch, self),
+            on_call_tool=partial(_dispatch.dispatch, self),
             on_list_resources=partial(_resources.list_resources, self),
             on_list_resource_templates=partial(_resources.list_resource_templates, self),
             on_read_resource=partial(_resources.read_resource, self),
-            on_list_prompts=partial(_prompts.list_prompts, self),
-            on_get_prompt=partial(_prompts.get_prompt, self),
+            on_list_prompts=partial(_prompts.list_prompts, self.prompts),
+            on_get_prompt=partial(_prompts.get_prompt, self.prompts),
         )
         _skill_resources.install(self)  # skill:// resources' SEP-2640 methods (skills/list, skills/get)
 

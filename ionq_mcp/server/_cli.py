@@ -57,7 +57,8 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
 def _build(args: argparse.Namespace) -> Any:
     """The server for ``args``, or None after printing why the configuration is refused. Logging goes to
     stderr at the configured level with every secret the server holds scrubbed."""
-    from ionq_mcp.server import ServerConfig, build_server
+    from ionq_mcp.server._app import build_server
+    from ionq_mcp.server._config import ServerConfig
     from ionq_mcp.server._logging import configure_logging
 
     try:

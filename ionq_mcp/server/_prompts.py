@@ -48,9 +48,9 @@ def load_prompts() -> dict[str, PromptEntry]:
 
 
 async def list_prompts(
-    app: Any, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
+    prompts: Mapping[str, PromptEntry], ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
 ) -> types.ListPromptsResult:
-    return types.ListPromptsResult(prompts=[entry.prompt for entry in app.prompts.values()])
+    return types.ListPromptsResult(prompts=[entry.prompt for entry in prompts.values()])
 
 
 def _messages(rendered: Any) -> list[types.PromptMessage]:
@@ -61,11 +61,12 @@ def _messages(rendered: Any) -> list[types.PromptMessage]:
     raise TypeError(f"prompt renderer returned {type(rendered).__name__}; expected str or a list of messages")
 
 
-async def get_prompt(app: Any, ctx: ServerRequestContext, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+async def get_prompt(prompts: Mapping[str, PromptEntry], ctx: ServerRequestContext,
+                     params: types.GetPromptRequestParams) -> types.GetPromptResult:
     """Render one prompt; unknown names and missing required arguments are ``INVALID_PARAMS`` errors."""
-    entry = app.prompts.get(params.name)
+    entry = prompts.get(params.name)
     if entry is None:
-        known = ", ".join(sorted(app.prompts)) or "(none)"
+        known = ", ".join(sorted(prompts)) or "(none)"
         raise MCPError(types.INVALID_PARAMS, f"Unknown prompt {params.name!r}. Prompts: {known}.")
     arguments = dict(params.arguments or {})
     missing = [a.name for a in entry.prompt.arguments or () if a.required and not arguments.get(a.name)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import mcp_types as types
 from mcp import MCPError
@@ -19,6 +19,8 @@ from ionq_mcp.server import _skill_resources
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
+
+    from ionq_mcp.server._dispatch import Runtime
 
 __all__ = ["RESOURCES", "TEMPLATES", "list_resource_templates", "list_resources", "read_resource"]
 
@@ -60,19 +62,19 @@ _ROUTES: tuple[tuple[re.Pattern[str], str, str | None], ...] = (
 
 
 async def list_resources(
-    app: Any, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
+    app: Runtime, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
 ) -> types.ListResourcesResult:
     return types.ListResourcesResult(resources=[*RESOURCES, *_skill_resources.skill_resources()])
 
 
 async def list_resource_templates(
-    app: Any, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
+    app: Runtime, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
 ) -> types.ListResourceTemplatesResult:
     return types.ListResourceTemplatesResult(resource_templates=list(TEMPLATES))
 
 
 async def read_resource(
-    app: Any, ctx: ServerRequestContext, params: types.ReadResourceRequestParams
+    app: Runtime, ctx: ServerRequestContext, params: types.ReadResourceRequestParams
 ) -> types.ReadResourceResult:
     """Read one resource; unknown URIs and bad ids are ``INVALID_PARAMS`` errors naming what is allowed."""
     from ionq_mcp.server._call import ToolCall, to_jsonable

@@ -18,7 +18,7 @@ from mcp import Client
 from ionq_mcp.guard import GuardPolicy
 from ionq_mcp.sandbox import Sandbox, SandboxConfig
 
-from .conftest import BELL_JOB, FAST_RETRY
+from .conftest import BELL_JOB, FAST_RETRY, wait_completed
 
 pytestmark = pytest.mark.anyio
 
@@ -98,8 +98,7 @@ async def test_every_read_of_every_job_kind_satisfies_its_output_schema(qpu_sand
                 assert not result.is_error, (kind, result.content[0].text)
                 created[kind] = result.structured_content["id"]
             await qpu_sandbox.wait_idle()
-            jobs = {kind: (await client.call_tool("get_job", {"job_id": jid})).structured_content
-                    for kind, jid in created.items()}
+            jobs = {kind: await wait_completed(client, jid) for kind, jid in created.items()}
             assert jobs["failed"]["status"] == "failed" and jobs["debiased"]["status"] == "completed"
             children = jobs["multi"]["child_job_ids"]
             targets = [(jid, jobs[kind]) for kind, jid in created.items()]
