@@ -211,7 +211,12 @@ def run_call(args: argparse.Namespace) -> int:
         finally:
             await server.aclose()
 
-    result = anyio.run(main)
+    try:
+        result = anyio.run(main)
+    except Exception as exc:  # noqa: BLE001 - e.g. the MCP client rejecting a result: one line, not a traceback
+        message = exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) and exc.exceptions else exc
+        print(f"ionq-mcp call: {args.tool} failed: {type(message).__name__}: {message}", file=sys.stderr)
+        return 1
     if result.structured_content is not None and not result.is_error:
         print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
     else:

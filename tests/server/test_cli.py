@@ -159,3 +159,16 @@ def test_reconcile_releases_a_reservation_whose_job_never_existed(tmp_path):
     again = subprocess.run([sys.executable, "-m", "ionq_mcp.cli", "reconcile", "--sandbox", "--older-than", "0"],
                            env=_env(tmp_path), capture_output=True, text=True, timeout=120, check=False)
     assert again.returncode == 0 and "nothing to do" in again.stdout
+
+
+def test_call_reads_a_multi_circuit_parent_without_a_traceback(tmp_path):
+    multi = {"type": "ionq.multi-circuit.v1", "backend": "simulator", "shots": 100, "input": {
+        "gateset": "qis", "qubits": 2, "circuits": [{"name": "a", "circuit": [{"gate": "h", "target": 0}]},
+                                                    {"name": "b", "circuit": [{"gate": "x", "target": 1}]}]}}
+    created = _run(tmp_path, "call", "run_circuit", json.dumps({k: v for k, v in multi.items() if k != "type"}
+                                                               | {"type": multi["type"]}))
+    assert created.returncode == 0, created.stderr
+    job_id = json.loads(created.stdout)["job_id"]
+    done = _run(tmp_path, "call", "get_job_probabilities", json.dumps({"job_id": job_id}))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert [c["name"] for c in json.loads(done.stdout)["children"].values()] == ["a", "b"]
