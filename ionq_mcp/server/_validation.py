@@ -435,10 +435,24 @@ def _bad_numbers(value: Any, path: str = "") -> Iterator[Problem]:
             yield Problem(where, f"must be a finite number, got {node}", "a number within +-1.8e308")
 
 
+def _without_gates(arguments: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``arguments`` without their gate lists: ``circuits.parse_job`` checks every number in a gate (a rotation
+    too large for a double is not a finite number there), so the number scan skips the bulk of a big job."""
+    data = arguments.get("input")
+    if not isinstance(data, Mapping) or not ("circuit" in data or "circuits" in data):
+        return arguments
+    trimmed = {k: v for k, v in data.items() if k not in ("circuit", "circuits")}
+    entries = data.get("circuits")
+    if isinstance(entries, list):
+        trimmed["circuits"] = [{k: v for k, v in e.items() if k != "circuit"} if isinstance(e, Mapping) else e
+                               for e in entries]
+    return {**arguments, "input": trimmed}
+
+
 def _generic_problems(op: Operation, arguments: Mapping[str, Any]) -> list[Problem]:
     """Rules every tool shares: numbers a double holds, ids that are not blank, and the metadata key the server
     reserves for submitting a job exactly once."""
-    problems = list(_bad_numbers(arguments))
+    problems = list(_bad_numbers(_without_gates(arguments) if takes_job_payload(op) else arguments))
     for argument in op.arguments:
         value = arguments.get(argument.name)
         if argument.name.endswith("_id") and isinstance(value, str) and not value.strip():

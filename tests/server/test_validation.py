@@ -365,3 +365,17 @@ def test_null_where_a_value_is_needed_says_null_once() -> None:
     texts = [str(p) for p in problems]
     assert any(t.startswith("shots: must be an integer, got null") for t in texts), texts
     assert not any("null null" in t for t in texts), texts
+
+
+def test_numbers_too_big_for_a_double_name_their_field() -> None:
+    huge = 10**400
+    rotation = check(CATALOG.get("create_job"), circuit_job([{"gate": "rx", "target": 0, "rotation": huge}]))
+    assert "finite" in find(rotation, "input.circuit[0].rotation").message
+    timeout = check(CATALOG.get("run_circuit"), {**{k: v for k, v in job().items() if k != "type"},
+                                                 "timeout_s": huge})
+    assert "too large" in find(timeout, "timeout_s").message
+    session = check(CATALOG.get("create_session"), {"backend": "qpu.aria-1", "settings": {
+        "cost_limit": {"unit": "usd", "value": -huge}}})
+    assert "too large" in find(session, "settings.cost_limit.value").message
+    nan = check(CATALOG.get("get_job_estimate"), {"backend": "qpu.aria-1", "shots": float("nan")})
+    assert find(nan, "shots")
