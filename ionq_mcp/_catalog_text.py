@@ -163,8 +163,8 @@ def _backends_fact() -> str:
         if circuits.is_qpu(name):
             by_size.setdefault(qubits, []).append(name)
     qpus = "; ".join(f"{', '.join(names)}: {size} qubits" for size, names in by_size.items())
-    return (f"{circuits.SIMULATOR}: free, ideal or with a noise model, up to "
-            f"{circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits; {qpus} (all-to-all connectivity).")
+    return (f"{circuits.SIMULATOR}: free, ideal or noisy, up to "
+            f"{circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits; {qpus} (all-to-all).")
 
 
 _BACKENDS_FACT = _backends_fact()
@@ -177,11 +177,11 @@ _BIT_ORDER = (
 _CREATE_JOB = (
     "Submit a job to the simulator or a QPU. " + _COST_FACT + " Returns the job id; poll get_job until "
     "completed, then get_job_probabilities. Backends: " + _BACKENDS_FACT + f" Shots {circuits.MIN_SHOTS}.."
-    f"{circuits.MAX_SHOTS:,}, at most {circuits.MAX_QPU_SHOTS:,} on a QPU; settings.error_mitigation.debiasing "
-    f"needs >= {circuits.MIN_DEBIASING_SHOTS} shots (QPU only) and is ON by default for QIS-gate QPU jobs with >= "
-    f"{circuits.MIN_DEBIASING_SHOTS} shots (billed at the error-mitigation minimum; set false to avoid). "
+    f"{circuits.MAX_SHOTS:,}, at most {circuits.MAX_QPU_SHOTS:,} on a QPU. settings.error_mitigation.debiasing "
+    f"(QPU, >= {circuits.MIN_DEBIASING_SHOTS} shots) defaults ON for QIS gates (higher minimum price; false = "
+    "off). "
     "input by type: ionq.circuit.v1 {gateset, qubits, circuit:[gate]}; ionq.multi-circuit.v1 {gateset, "
-    "qubits, circuits:[{name, circuit, gateset?}]} (each circuit inherits input.gateset); qctrl.qaoa.v1 "
+    "qubits, circuits:[{name, circuit, gateset?}]} (gateset inherited); qctrl.qaoa.v1 "
     "{problem_type: maxcut, problem} + external_settings; quantum-function {data, params}. "
     "A gate is {gate, target|targets, control|controls, parameters}. QIS gates (rotation in radians; any "
     "1-target gate takes control(s)): " + gate_documentation("qis") + ". Native gates (angles in turns, "
@@ -291,9 +291,8 @@ OVERLAY: dict[str, dict[str, Any]] = {
                        "two-qubit gates.",
         "args": {"type": "Job type.", "qubits": "Qubits used.", "shots": None,
                  "one_qubit_gates": "Single-qubit gate count.", "two_qubit_gates": "Two-qubit gate count.",
-                 "error_mitigation": "Debiasing on (raises the per-job minimum). IonQ debiases a QIS-gate "
-                                     f"QPU job with >= {circuits.MIN_DEBIASING_SHOTS} shots by default: set true "
-                                     "for one unless it turns debiasing off."},
+                 "error_mitigation": "Debiasing (raises the job minimum); IonQ's default for QIS-gate QPU jobs "
+                                     f"with >= {circuits.MIN_DEBIASING_SHOTS} shots."},
     },
     "GET /jobs/{UUID}/circuits/{lang}": {
         "description": "Get the circuit a job was compiled to, as native-gate JSON or OpenQASM 3.",
