@@ -58,9 +58,74 @@ SCHEMA_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
     "Characterization": {f"timing.{k}": {"type": "number"} for k in ("1q", "2q", "readout", "reset", "t1", "t2")},
 }
 
+#: The largest value of the spec's ``int32`` counts.
+INT32_MAX = 2**31 - 1
+#: IonQ's metadata limits (docs: "up to 10 keys, with names up to 40 characters long and values up to 40000
+#: characters long"); the server's own idempotency key takes one of the ten.
+METADATA_LIMITS: dict[str, Any] = {
+    "maxProperties": 9, "propertyNames": {"maxLength": 40},
+    "additionalProperties": {"type": "string", "maxLength": 40_000},
+}
+#: A job or session name: IonQ documents no limit; we bound it so an agent cannot send megabytes of label.
+MAX_NAME_LENGTH = 256
+_PAGE_LIMIT = {"minimum": 1, "maximum": 1000}
+_TIME_FILTER = {"format": "ionq-time"}
+
+#: Validation-only constraints: "METHOD /path" -> argument name -> schema keys merged into what the server checks
+#: before sending (not into the model-visible schema, whose descriptions say the same in fewer bytes). For a
+#: body argument every ``anyOf`` branch of the body is patched.
+VALIDATION_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
+    "GET /jobs/estimate": {
+        "type": {"enum": list(circuits.JOB_TYPES)},
+        "qubits": {"minimum": 1, "maximum": max(circuits.BACKEND_QUBITS.values())},
+        "shots": {"minimum": circuits.MIN_SHOTS, "maximum": circuits.MAX_SHOTS},
+        "one_qubit_gates": {"minimum": 0, "maximum": INT32_MAX},
+        "two_qubit_gates": {"minimum": 0, "maximum": INT32_MAX},
+    },
+    "GET /jobs": {"limit": _PAGE_LIMIT},
+    "GET /sessions/{session_id}/jobs": {"limit": _PAGE_LIMIT},
+    "GET /backends/{backend}/characterizations": {"start": _TIME_FILTER, "end": _TIME_FILTER},
+    "POST /jobs": {"name": {"maxLength": MAX_NAME_LENGTH}, "metadata": METADATA_LIMITS},
+}
+
+_SECONDS = "seconds"
+_TIMING = {k: {"type": ["number", "null"], "description": _SECONDS} for k in ("1q", "2q", "readout", "reset", "t1",
+                                                                               "t2")}
+_CHARACTERIZATION_UNITS: dict[str, Any] = {f"timing.{k}": v for k, v in _TIMING.items()}
+_JOB_UNITS: dict[str, Any] = {
+    "predicted_wait_time_ms": "milliseconds", "predicted_execution_duration_ms": "milliseconds",
+    "execution_duration_ms": "milliseconds", "stats.predicted_quantum_compute_time_us": "microseconds",
+    "stats.billed_quantum_compute_time_us": "microseconds",
+}
+_COST_UNITS = {"estimated_cost.value": "USD (see unit)", "cost.value": "USD (see unit)"}
+
+#: Units in the output schemas: "METHOD /path" -> dotted property path (``[]`` steps into array items) -> the
+#: property's description, or schema keys to set (characterization timings are floats in seconds on the real
+#: API, although the spec types them as integers; see NOTES).
+OUTPUT_UNITS: dict[str, dict[str, Any]] = {
+    "GET /backends": {"backends[].average_queue_time": "milliseconds"},
+    "GET /backends/{backend}": {"average_queue_time": "milliseconds"},
+    "GET /backends/{backend}/characterizations": {f"characterizations[].{k}": v
+                                                  for k, v in _CHARACTERIZATION_UNITS.items()},
+    "GET /backends/{backend}/characterizations/{UUID}": _CHARACTERIZATION_UNITS,
+    "GET /jobs/{UUID}": _JOB_UNITS,
+    "GET /jobs": {f"jobs[].{k}": v for k, v in _JOB_UNITS.items() if not k.startswith("stats.")},
+    "GET /sessions/{session_id}/jobs": {f"jobs[].{k}": v for k, v in _JOB_UNITS.items() if not k.startswith("stats.")},
+    "GET /jobs/{UUID}/cost": _COST_UNITS,
+    "GET /jobs/estimate": {"estimated_cost": "USD (cost_unit)", "estimated_execution_time": _SECONDS,
+                           "current_predicted_queue_time": _SECONDS,
+                           "rate_information.job_cost_minimum": "USD per job",
+                           "rate_information.cost_1q_gate": "USD per 1q gate per shot",
+                           "rate_information.cost_2q_gate": "USD per 2q gate per shot"},
+    "GET /organizations/{organization_id}/usage": {"time_us_total": "microseconds",
+                                                   "usage_data[].time_us": "microseconds",
+                                                   "usage_data[].group_usages[].time_us": "microseconds"},
+}
+
 #: The ``{backend}`` path parameter: the spec's enum omits ``simulator`` (which GET /backends lists) and adds
-#: two enterprise systems; we accept the union so every backend list_backends returns can be inspected.
-PATH_BACKENDS: tuple[str, ...] = (*circuits.JOB_BACKENDS, "qpu.forte-enterprise-2", "qpu.forte-enterprise-3")
+#: two enterprise systems that GET /backends does not list (they answer 404): the enum offers exactly the
+#: backends that exist, the ones jobs run on.
+PATH_BACKENDS: tuple[str, ...] = circuits.JOB_BACKENDS
 
 # --------------------------------------------------------------------------------------------------------------
 # Gate documentation, generated from the circuits tables
@@ -98,14 +163,12 @@ def _backends_fact() -> str:
         if circuits.is_qpu(name):
             by_size.setdefault(qubits, []).append(name)
     qpus = "; ".join(f"{', '.join(names)}: {size} qubits" for size, names in by_size.items())
-    return (f"{circuits.SIMULATOR}: free, ideal or with a noise model, up to "
-            f"{circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits; {qpus} (all-to-all connectivity).")
+    return (f"{circuits.SIMULATOR}: free, ideal or noisy, up to "
+            f"{circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits; {qpus} (all-to-all).")
 
 
 _BACKENDS_FACT = _backends_fact()
-_COST_FACT = (
-    "QPU jobs cost real money: call get_job_estimate (or the estimate_circuit_cost workflow) first."
-)
+_COST_FACT = "QPU jobs cost real money (USD): call get_job_estimate first."
 _BIT_ORDER = (
     "Keys are decimal basis states with qubit 0 the least significant bit: "
     "format(int(k), f'0{n}b') is a bitstring whose rightmost character is qubit 0."
@@ -114,42 +177,62 @@ _BIT_ORDER = (
 _CREATE_JOB = (
     "Submit a job to the simulator or a QPU. " + _COST_FACT + " Returns the job id; poll get_job until "
     "completed, then get_job_probabilities. Backends: " + _BACKENDS_FACT + f" Shots {circuits.MIN_SHOTS}.."
-    f"{circuits.MAX_SHOTS:,}, at most {circuits.MAX_QPU_SHOTS:,} on a QPU; settings.error_mitigation.debiasing "
-    f"needs >= {circuits.MIN_DEBIASING_SHOTS} shots (QPU only) and is ON by default for QIS-gate QPU jobs with >= "
-    f"{circuits.MIN_DEBIASING_SHOTS} shots (billed at the error-mitigation minimum; set false to avoid). "
+    f"{circuits.MAX_SHOTS:,}, at most {circuits.MAX_QPU_SHOTS:,} on a QPU. settings.error_mitigation.debiasing "
+    f"(QPU, >= {circuits.MIN_DEBIASING_SHOTS} shots) defaults ON for QIS gates (higher minimum price; false = "
+    "off). "
     "input by type: ionq.circuit.v1 {gateset, qubits, circuit:[gate]}; ionq.multi-circuit.v1 {gateset, "
-    "qubits, circuits:[{name, circuit, gateset?}]} (each circuit inherits input.gateset); qctrl.qaoa.v1 "
+    "qubits, circuits:[{name, circuit, gateset?}]} (gateset inherited); qctrl.qaoa.v1 "
     "{problem_type: maxcut, problem} + external_settings; quantum-function {data, params}. "
     "A gate is {gate, target|targets, control|controls, parameters}. QIS gates (rotation in radians; any "
     "1-target gate takes control(s)): " + gate_documentation("qis") + ". Native gates (angles in turns, "
     "1 turn = 2*pi; no controls): " + gate_documentation("native") + "."
 )
 
-_JOB_ID = "Job id (UUID)."
+#: The job fields of the job workflows (estimate_circuit_cost, run_circuit, compare_backends), as the model
+#: sees them: self-contained (no "same as create_job"), compact, generated from the circuits tables. Validation
+#: checks the same fields with create_job's full schema.
+WORKFLOW_JOB_FIELDS: dict[str, dict[str, Any]] = {
+    "backend": {"enum": list(circuits.JOB_BACKENDS)},
+    "type": {"enum": [circuits.CIRCUIT_JOB, circuits.MULTI_CIRCUIT_JOB]},
+    "shots": {"type": "integer", "minimum": 1, "description": f"default {circuits.DEFAULT_SHOTS}; QPU <= "
+              f"{circuits.MAX_QPU_SHOTS}"},
+    "input": {"type": "object", "description": (
+        "{gateset: qis (default)|native, qubits, circuit: [gate]}; multi-circuit: {gateset, qubits, circuits: "
+        "[{name, circuit}]}. gate: {gate, target|targets, control|controls, param}. QIS, radians, any 1-target "
+        "gate takes control(s): " + gate_documentation("qis") + ". Native, turns: " + gate_documentation("native")
+    )},
+    "settings": {"type": "object", "description": "{error_mitigation: {debiasing: bool}}: QPU, >= "
+                 f"{circuits.MIN_DEBIASING_SHOTS} shots"},
+    "noise": {"type": "object", "description": "simulator only: {model: " + "|".join(circuits.NOISE_MODEL_QUBITS)
+              + ", seed?: int}"},
+}
+
 _JOB_FILTERS = {"ids": "Only these job ids.", "target": "Backend name(s), comma-separated.",
                 "next": "Cursor from the previous page's `next`.", "submitter_id": "Another project member's jobs."}
-_BACKEND_NAME = {"backend": "Backend name, as list_backends returns it."}
+_BACKEND_NAME: dict[str, str | None] = {"backend": None}  # the enum says it
 _VARIANT_ID = "Debiasing variant id, from get_job output.error_mitigation.debiasing.variants."
 
-#: "METHOD /path" -> overlay. Keys: description, args (argument name -> description), result_key (wrapper key
-#: for responses that are not objects), visible (dotted property path -> replacement schema in the
-#: model-visible input schema only; validation keeps the full spec schema). Presentation (fields of
-#: :class:`~ionq_mcp.catalog.Operation`): result_kind (distribution | samples; default object), role (submit |
-#: estimate | status | results: the server's instructions name the tool), describes_upstream (the result says
-#: where calls go), lister ("METHOD /path" of the tool that lists this operation's ids; default GET of the
-#: path's first segment), completed_first (results exist only once the job completed).
+#: "METHOD /path" -> overlay. Keys: description, args (argument name -> description), optional (path arguments the
+#: server fills in when left out), result_key (wrapper key for responses that are not objects), visible (dotted
+#: property path -> replacement schema in the model-visible input schema only; validation keeps the full spec
+#: schema). Presentation (fields of :class:`~ionq_mcp.catalog.Operation`): result_kind (distribution | samples;
+#: default object), role (submit | estimate | status | results: the server's instructions name the tool),
+#: describes_upstream (the result says where calls go), lister ("METHOD /path" of the tool that lists this
+#: operation's ids; default GET of the path's first segment), completed_first (results exist only once the job
+#: completed).
 OVERLAY: dict[str, dict[str, Any]] = {
     "GET /whoami": {
-        "description": "Identify the API key in use: key id, key name and project id. Also tells whether "
+        "description": "Identify the API key in use: key, project and organization ids. Also tells whether "
                        "results come from the local sandbox (simulated) or the IonQ cloud.",
         "describes_upstream": True,
     },
     "GET /backends": {
-        "description": "List IonQ backends with status, qubits, queue time and degraded flag. " + _BACKENDS_FACT,
+        "description": "List IonQ backends with status, qubits, average queue time (ms) and degraded flag. "
+                       + _BACKENDS_FACT,
         "result_key": "backends",
     },
     "GET /backends/{backend}": {
-        "description": "Get one backend's status, qubit count, average queue time and current "
+        "description": "Get one backend's status, qubit count, average queue time (ms) and current "
                        "characterization id.",
         "args": _BACKEND_NAME,
     },
@@ -183,7 +266,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
         },
     },
     "GET /jobs": {
-        "description": "List your jobs, newest first, with status, backend and timing. Page with `next`.",
+        "description": "List your jobs, newest first, with status, backend and timing (ms). Page with `next`.",
         "args": _JOB_FILTERS,
     },
     "DELETE /jobs": {
@@ -193,7 +276,8 @@ OVERLAY: dict[str, dict[str, Any]] = {
     "GET /jobs/{UUID}": {
         "role": "status",
         "description": "Get a job: status (submitted, ready, started, completed, failed, canceled), failure "
-                       "code and message, stats (qubits, gate counts), child job ids and debiasing variants.",
+                       "code and message, stats (qubits, gate counts), child job ids, debiasing variants; "
+                       "durations in ms.",
     },
     "DELETE /jobs/{UUID}": {"description": "Delete one job and its results permanently."},
     "GET /jobs/{UUID}/cost": {
@@ -201,14 +285,14 @@ OVERLAY: dict[str, dict[str, Any]] = {
     },
     "GET /jobs/estimate": {
         "role": "estimate",
-        "description": "Estimate a job's cost in USD and its execution and queue time before submitting it. "
+        "description": "Estimate a job's cost in USD and its execution and queue time (seconds) before "
+                       "submitting it. "
                        "Count gates as IonQ bills them: a multi-controlled gate on N qubits is 6*(N-2) "
                        "two-qubit gates.",
         "args": {"type": "Job type.", "qubits": "Qubits used.", "shots": None,
                  "one_qubit_gates": "Single-qubit gate count.", "two_qubit_gates": "Two-qubit gate count.",
-                 "error_mitigation": "Debiasing on (raises the per-job minimum). IonQ debiases a QIS-gate "
-                                     f"QPU job with >= {circuits.MIN_DEBIASING_SHOTS} shots by default: set true "
-                                     "for one unless it turns debiasing off."},
+                 "error_mitigation": "Debiasing (raises the job minimum); IonQ's default for QIS-gate QPU jobs "
+                                     f"with >= {circuits.MIN_DEBIASING_SHOTS} shots."},
     },
     "GET /jobs/{UUID}/circuits/{lang}": {
         "description": "Get the circuit a job was compiled to, as native-gate JSON or OpenQASM 3.",
@@ -266,16 +350,19 @@ OVERLAY: dict[str, dict[str, Any]] = {
     "GET /organizations/{organization_id}/usage": {
         "description": "Get an organization's QPU usage: job count, QPU time (microseconds) and cost (USD) "
                        "per day, week or month, grouped by job, project or user.",
-        "args": {"organization_id": "Organization id.", "start_date": "First day, inclusive (YYYY-MM-DD).",
+        "args": {"organization_id": "Default: yours (whoami shows it).",
+                 "start_date": "First day, inclusive (YYYY-MM-DD).",
                  "end_date": "Last day, exclusive (YYYY-MM-DD)."},
+        "optional": ("organization_id",),
         "lister": "GET /whoami",
     },
 }
 
 #: Argument notes shared by every operation unless its overlay says otherwise.
-COMMON_ARGS: dict[str, str] = {
-    "job_id": _JOB_ID,
-    "session_id": "Session id.",
+#: None: the name says it all (no description, fewer bytes for the model).
+COMMON_ARGS: dict[str, str | None] = {
+    "job_id": None,
+    "session_id": None,
     "limit": "Page size.",
     "status": "Only jobs in this status.",
     "parent_job_id": "Only children of this multi-circuit job.",

@@ -197,7 +197,23 @@ def _join(base: str, key: str | int) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite JSON number. An integer too large for a double (JSON allows 400 digits) is not one: IonQ's
+    service reads numbers as doubles, and ``math.isfinite`` would raise ``OverflowError`` on it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, int):
+        return -MAX_DOUBLE_INT <= value <= MAX_DOUBLE_INT
+    return math.isfinite(value)
+
+
+#: The largest integer a double holds without overflowing (about 1.8e308).
+MAX_DOUBLE_INT = int(float("1.7976931348623157e308"))
+
+
+def show(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a 400-digit number stays readable in an error)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
 
 
 def _qubit_index(value: Any, path: str, problems: list[Problem]) -> int | None:
@@ -205,11 +221,11 @@ def _qubit_index(value: Any, path: str, problems: list[Problem]) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
         isinstance(value, float) and not value.is_integer()
     ):
-        problems.append(Problem(path, f"must be a qubit index (a whole number >= 0), got {value!r}"))
+        problems.append(Problem(path, f"must be a qubit index (a whole number >= 0), got {show(value)}"))
         return None
     index = int(value)
     if index < 0:
-        problems.append(Problem(path, f"qubit index must be >= 0, got {index}"))
+        problems.append(Problem(path, f"qubit index must be >= 0, got {show(index)}"))
         return None
     return index
 
@@ -266,7 +282,10 @@ def _parse_simple_gate(gate: Any, table: Mapping[str, GateSpec]) -> Gate | None:
     params: dict[str, Any] = {}
     for key in spec.params:  # single-target gates have only required scalar parameters (rotation, phase)
         value = gate.get(key, _MISSING)
-        if type(value) not in (int, float) or not math.isfinite(value):
+        if type(value) is float:
+            if not math.isfinite(value):
+                return None
+        elif type(value) is not int or not -MAX_DOUBLE_INT <= value <= MAX_DOUBLE_INT:
             return None
         params[key] = float(value)
         unread -= 1
@@ -294,7 +313,7 @@ def parse_gate(gate: Any, gateset: Gateset, path: str, problems: list[Problem]) 
         hint = ""
         if isinstance(name, str) and name in GATESETS[other]:
             hint = f" (`{name}` is a {other} gate: set gateset to \"{other}\")"
-        problems.append(Problem(_join(path, "gate"), f"unknown {gateset} gate {name!r}{hint}",
+        problems.append(Problem(_join(path, "gate"), f"unknown {gateset} gate {show(name)}{hint}",
                                 ", ".join(sorted(table))))
         return None
     spec = table[name]
@@ -369,12 +388,12 @@ _PARAM_HELP = {
 def _check_param(gate: str, key: str, value: Any, path: str, problems: list[Problem]) -> Any:
     if key in ("rotation", "phase", "time"):
         if not _is_number(value):
-            problems.append(Problem(path, f"must be a finite number, got {value!r}", _PARAM_HELP[key]))
+            problems.append(Problem(path, f"must be a finite number, got {show(value)}", _PARAM_HELP[key]))
             return None
         return float(value)
     if key == "angle":
         if not _is_number(value):
-            problems.append(Problem(path, f"must be a finite number of turns, got {value!r}"))
+            problems.append(Problem(path, f"must be a finite number of turns, got {show(value)}"))
             return None
         if gate == "ms" and not 0 < value <= 0.25:
             problems.append(Problem(path, f"ms angle must be in (0, 0.25] turns, got {value}",
@@ -383,18 +402,18 @@ def _check_param(gate: str, key: str, value: Any, path: str, problems: list[Prob
         return float(value)
     if key == "phases":
         if not isinstance(value, list) or len(value) != 2 or not all(_is_number(v) for v in value):
-            problems.append(Problem(path, f"must be two numbers of turns [phi0, phi1], got {value!r}"))
+            problems.append(Problem(path, f"must be two numbers of turns [phi0, phi1], got {show(value, 80)}"))
             return None
         return (float(value[0]), float(value[1]))
     if key == "terms":
         if (not isinstance(value, list) or not value
                 or not all(isinstance(t, str) and t and set(t.upper()) <= set("IXYZ") for t in value)):
-            problems.append(Problem(path, f"must be a non-empty list of Pauli strings over I, X, Y, Z, got {value!r}"))
+            problems.append(Problem(path, f"must be a non-empty list of Pauli strings over I, X, Y, Z, got {show(value, 80)}"))
             return None
         return tuple(t.upper() for t in value)
     if key == "coefficients":
         if not isinstance(value, list) or not value or not all(_is_number(v) for v in value):
-            problems.append(Problem(path, f"must be a non-empty list of real numbers, got {value!r}"))
+            problems.append(Problem(path, f"must be a non-empty list of real numbers, got {show(value, 80)}"))
             return None
         return tuple(float(v) for v in value)
     raise AssertionError(f"no rule for parameter {key}")  # pragma: no cover - table and rules agree
@@ -419,9 +438,9 @@ def parse_circuit(gates: Any, gateset: Any, qubits: Any = None, *, path: str = "
     """
     problems: list[Problem] = []
     if not isinstance(gateset, str) or gateset not in GATESETS:
-        raise CircuitError([Problem(_join(path, "gateset"), f"unknown gateset {gateset!r}", "qis, native")])
+        raise CircuitError([Problem(_join(path, "gateset"), f"unknown gateset {show(gateset)}", "qis, native")])
     if qubits is not None and (isinstance(qubits, bool) or not isinstance(qubits, int) or qubits < 1):
-        problems.append(Problem(_join(path, "qubits"), f"must be a whole number >= 1, got {qubits!r}"))
+        problems.append(Problem(_join(path, "qubits"), f"must be a whole number >= 1, got {show(qubits)}"))
         qubits = None
     circuit_path = _join(path, "circuit")
     if not isinstance(gates, list):
@@ -437,8 +456,8 @@ def parse_circuit(gates: Any, gateset: Any, qubits: Any = None, *, path: str = "
             if qubits is not None:
                 for q in gate.controls + gate.targets:
                     if q >= qubits:
-                        problems.append(Problem(_join(circuit_path, i),
-                                                f"uses qubit {q} but the circuit has {qubits} qubits",
+                        problems.append(Problem(_qubit_path(raw, q, _join(circuit_path, i)),
+                                                f"uses qubit {show(q)} but the circuit has {qubits} qubits",
                                                 f"indices 0..{qubits - 1}, or raise `qubits`"))
             else:
                 for q in gate.controls + gate.targets:
@@ -447,13 +466,28 @@ def parse_circuit(gates: Any, gateset: Any, qubits: Any = None, *, path: str = "
     where = _join(path, "qubits")
     if qubits is None:  # the size comes from the indices: a size over the limit is the widest gate's fault
         qubits = max(widest, 0) + 1
-        where = _join(circuit_path, widest_at)
+        where = _qubit_path(gates[widest_at], widest, _join(circuit_path, widest_at)) if widest >= 0 else where
     if max_qubits is not None and qubits > max_qubits:
-        problems.append(Problem(where, f"{qubits} qubits exceed the limit of {max_qubits}",
+        problems.append(Problem(where, f"{show(qubits)} qubits exceed the limit of {max_qubits}",
                                 f"at most {max_qubits} (qubit indices 0..{max_qubits - 1})"))
     if problems:
         raise CircuitError(problems)
     return Circuit(qubits, gateset, tuple(parsed))
+
+
+def _qubit_path(gate: Any, qubit: int, path: str) -> str:
+    """The exact key of ``gate`` that names ``qubit`` (``...circuit[3].controls[1]``); ``path`` if none does."""
+    if isinstance(gate, Mapping):
+        for key in ("target", "control"):
+            if gate.get(key) == qubit and not isinstance(gate.get(key), bool):
+                return _join(path, key)
+        for key in ("targets", "controls"):
+            values = gate.get(key)
+            if isinstance(values, list):
+                for j, value in enumerate(values):
+                    if value == qubit and not isinstance(value, bool):
+                        return _join(_join(path, key), j)
+    return path
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -574,15 +608,15 @@ def parse_job(payload: Any) -> JobPlan:
     problems: list[Problem] = []
     job_type = payload.get("type", CIRCUIT_JOB)
     if not isinstance(job_type, str) or job_type not in JOB_TYPES:
-        problems.append(Problem("type", f"unknown job type {job_type!r}", ", ".join(JOB_TYPES)))
+        problems.append(Problem("type", f"unknown job type {show(job_type)}", ", ".join(JOB_TYPES)))
     backend = payload.get("backend")
     if not isinstance(backend, str) or backend not in BACKEND_QUBITS:
-        problems.append(Problem("backend", f"unknown backend {backend!r}", ", ".join(JOB_BACKENDS)))
+        problems.append(Problem("backend", f"unknown backend {show(backend)}", ", ".join(JOB_BACKENDS)))
         backend = backend if isinstance(backend, str) else SIMULATOR
     # A null reads as absent everywhere an optional field is read (IonQ accepts nulls; qiskit-ionq sends them).
     shots = _given(payload, "shots", DEFAULT_SHOTS)
     if isinstance(shots, bool) or not isinstance(shots, int) or not MIN_SHOTS <= shots <= MAX_SHOTS:
-        problems.append(Problem("shots", f"must be a whole number from {MIN_SHOTS} to {MAX_SHOTS:,}, got {shots!r}"))
+        problems.append(Problem("shots", f"must be a whole number from {MIN_SHOTS} to {MAX_SHOTS:,}, got {show(shots)}"))
         shots = DEFAULT_SHOTS
     elif is_qpu(backend) and shots > MAX_QPU_SHOTS:
         problems.append(Problem("shots", f"{shots:,} shots exceed the QPU limit of {MAX_QPU_SHOTS:,}",
@@ -596,12 +630,12 @@ def parse_job(payload: Any) -> JobPlan:
     else:
         noise_model = _given(noise, "model", "ideal")
         if not isinstance(noise_model, str) or noise_model not in NOISE_MODEL_QUBITS:
-            problems.append(Problem("noise.model", f"unknown noise model {noise_model!r}",
+            problems.append(Problem("noise.model", f"unknown noise model {show(noise_model)}",
                                     ", ".join(NOISE_MODEL_QUBITS)))
             noise_model = "ideal"
         noise_seed = noise.get("seed")
         if noise_seed is not None and (isinstance(noise_seed, bool) or not isinstance(noise_seed, int)):
-            problems.append(Problem("noise.seed", f"must be an integer, got {noise_seed!r}"))
+            problems.append(Problem("noise.seed", f"must be an integer, got {show(noise_seed)}"))
             noise_seed = None
         if any(v is not None for v in noise.values()) and is_qpu(backend):
             problems.append(Problem("noise", "noise models apply to the simulator only; a QPU has real noise",

@@ -2,7 +2,7 @@
 
 This module only dispatches. Each subcommand lives beside the layer it drives and offers
 ``add_<name>_arguments(parser)`` and ``run_<name>(args) -> int``: ``sandbox`` in :mod:`ionq_mcp.sandbox._cli`;
-``serve``, ``tools``, ``call`` and ``demo`` in :mod:`ionq_mcp.server._cli`; ``skills`` in
+``serve``, ``tools``, ``call``, ``demo`` and ``reconcile`` in :mod:`ionq_mcp.server._cli`; ``skills`` in
 :mod:`ionq_mcp.skills._cli` (each package re-exports them). :data:`SUBCOMMANDS` names, for each, a loader whose
 ``from ... import`` runs only for the chosen subcommand, so start-up (which an MCP client waits for) does not pay
 for numpy or the sandbox when serving a real IonQ account.
@@ -11,6 +11,7 @@ for numpy or the sandbox when serving a real IonQ account.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -50,6 +51,12 @@ def _call() -> tuple[AddArguments, Run]:
     return add_call_arguments, run_call
 
 
+def _reconcile() -> tuple[AddArguments, Run]:
+    from ionq_mcp.server._cli import add_reconcile_arguments, run_reconcile
+
+    return add_reconcile_arguments, run_reconcile
+
+
 def _skills() -> tuple[AddArguments, Run]:
     from ionq_mcp.skills._cli import add_skills_arguments, run_skills
 
@@ -64,6 +71,8 @@ SUBCOMMANDS: dict[str, tuple[Callable[[], tuple[AddArguments, Run]], str]] = {
     "tools": (_tools, "list every tool with its schema size"),
     "call": (_call, "call one tool from the shell with JSON arguments"),
     "skills": (_skills, "export the agent skill pack as a Claude Code plugin"),
+    "reconcile": (_reconcile, "settle paid submissions that failed ambiguously: find each job by its token, or "
+                              "release its reserved budget"),
 }
 
 
@@ -92,7 +101,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    return int(args._run(args) or 0)
+    try:
+        status = int(args._run(args) or 0)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`ionq-mcp tools --json | head`): stop quietly, and keep the interpreter's final
+        # flush of stdout from raising again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -149,7 +149,11 @@ def test_schemas_are_inline_compact_and_valid(catalog: Catalog) -> None:
                 continue
             Draft202012Validator.check_schema(schema)
             text = json.dumps(schema)
-            assert "$ref" not in text, op.name
+            if schema is op.input_schema:  # only references to the schema's own $defs (a repeat said once)
+                refs = re.findall(r'"\$ref": "([^"]+)"', text)
+                assert all(r.startswith("#/$defs/") and r[8:] in schema.get("$defs", {}) for r in refs), op.name
+            else:
+                assert "$ref" not in text, op.name
         assert op.input_schema["type"] == "object"
         for node in _walk(op.input_schema):
             if isinstance(node, dict):
@@ -382,3 +386,45 @@ def test_bad_capability_entries_are_named(tmp_path: Path) -> None:
         {"id": "get_job", "method": "GET", "path": "/jobs/{UUID}"}]))
     with pytest.raises(CatalogError, match="already defined"):
         load_catalog(tmp_path)
+
+
+def test_every_output_unit_names_a_real_output_field() -> None:
+    import json
+
+    from ionq_mcp import _catalog_text as text
+
+    ops = {f"{op.method} {op.path}": op for op in load_catalog().operations if op.kind == "http"}
+    for route, units in text.OUTPUT_UNITS.items():
+        described = json.dumps(ops[route].output_schema).count('"description"')
+        assert described == len(units), route
+    timing = ops["GET /backends/{backend}/characterizations/{UUID}"].output_schema["properties"]["timing"]
+    assert timing["properties"]["2q"]["type"] == ["number", "null"]  # seconds as floats, not the spec's integer
+
+
+def test_create_job_states_its_gate_schema_once(catalog: Catalog) -> None:
+    schema = catalog.get("create_job").input_schema
+    text = json.dumps(schema)
+    assert text.count('"pauliexp"') == 1 and text.count('"#/$defs/circuit"') == 2
+    bell = {"type": "ionq.circuit.v1", "backend": "simulator", "input": {"gateset": "qis", "qubits": 2, "circuit": [
+        {"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}]}}
+    assert not list(Draft202012Validator(schema).iter_errors(bell))
+    bad = {**bell, "input": {**bell["input"], "circuit": [{"gate": "nope", "target": 0}]}}
+    assert list(Draft202012Validator(schema).iter_errors(bad))  # the reference resolves to the gate schema
+
+
+def test_job_workflows_describe_their_fields_without_pointing_elsewhere(catalog: Catalog) -> None:
+    for name in ("estimate_circuit_cost", "run_circuit", "compare_backends"):
+        op = catalog.get(name)
+        text = json.dumps(op.input_schema) + op.description
+        assert "create_job" not in text, name
+        assert all(gate in text for gate in ("cnot", "gpi2", "ms")), name  # the gate list
+        assert all(model in text for model in circuits.NOISE_MODEL_QUBITS), name  # the noise models
+        assert "debiasing" in text, name  # the settings
+        assert op.input_schema["properties"]["backend"]["enum"] == list(circuits.JOB_BACKENDS), name
+
+
+def test_backend_enums_offer_only_backends_that_exist(catalog: Catalog) -> None:
+    for op in catalog:
+        backend = op.input_schema.get("properties", {}).get("backend")
+        if isinstance(backend, dict) and "enum" in backend:
+            assert set(backend["enum"]) <= set(circuits.JOB_BACKENDS), op.name

@@ -197,7 +197,7 @@ def test_an_inferred_size_over_the_limit_names_the_gate_not_an_absent_qubits_key
     with pytest.raises(CircuitError) as info:
         parse_circuit(gates, "qis", max_qubits=29)
     [problem] = info.value.problems
-    assert problem.path == "input.circuit[1]" and "41 qubits exceed the limit of 29" in str(problem)
+    assert problem.path == "input.circuit[1].control" and "41 qubits exceed the limit of 29" in str(problem)
     with pytest.raises(CircuitError) as info:  # given explicitly, `qubits` is the key at fault
         parse_circuit([{"gate": "h", "target": 0}], "qis", 30, max_qubits=29)
     assert [p.path for p in info.value.problems] == ["input.qubits"]

@@ -298,7 +298,8 @@ def _build_http(spec: Spec, entry: Mapping[str, Any], toolset: str, source: str)
             if p["name"] == "backend":
                 schema = {**schema, "enum": list(text.PATH_BACKENDS)}
             path_names[name] = p["name"]
-            add(name, "path", p["name"], schema, True, p.get("description"))
+            # a path argument the server can fill in itself (overlay "optional") may be left out by the agent
+            add(name, "path", p["name"], schema, name not in overlay.get("optional", ()), p.get("description"))
     for p in params:
         if p.get("in") == "query":
             name = snake_case(p["name"])
@@ -327,10 +328,13 @@ def _build_http(spec: Spec, entry: Mapping[str, Any], toolset: str, source: str)
     input_schema = _object(visible, required)
     for dotted, replacement in overlay.get("visible", {}).items():
         _set_path(input_schema, dotted, replacement)
+    _share_repeats(input_schema)
 
+    _patch_validation(text.VALIDATION_PATCHES.get(f"{method} {path}", {}), arguments, full, body_full)
     validation_schema = _validation_schema(arguments, full, required, body_full)
 
     output_schema, result_key = _output(spec, raw, path, overlay)
+    _describe_outputs(output_schema, text.OUTPUT_UNITS.get(f"{method} {path}", {}))
     presentation = _presentation(overlay, where)
     if "result_kind" not in overlay and _is_distribution_schema(output_schema):
         presentation["result_kind"] = "distribution"
@@ -352,6 +356,84 @@ def _build_http(spec: Spec, entry: Mapping[str, Any], toolset: str, source: str)
         job_fields=tuple(a.name for a in arguments if a.location == "body") if takes_job else (),
         **presentation, **_annotations(method, path),
     ), links
+
+
+def _share_repeats(schema: dict[str, Any], *, min_bytes: int = 300) -> None:
+    """Move a sub-schema that occurs more than once (create_job's gate object, in ``circuit`` and in each of
+    ``circuits``) into ``$defs`` and point at it with ``$ref``: the model reads it once. In place."""
+    import json
+
+    seen: dict[str, int] = {}
+
+    def count(node: Any) -> None:
+        if isinstance(node, dict):
+            key = json.dumps(node, sort_keys=True)
+            if len(key) >= min_bytes:
+                seen[key] = seen.get(key, 0) + 1
+            for value in node.values():
+                count(value)
+        elif isinstance(node, list):
+            for value in node:
+                count(value)
+
+    count(schema.get("properties", {}))
+    repeated = [k for k, n in seen.items() if n > 1]
+    if not repeated:
+        return
+    # the largest repeat only (smaller ones are usually inside it)
+    target = max(repeated, key=len)
+    shared = json.loads(target)
+    name = "circuit" if shared.get("type") == "array" and '"gate"' in target else "shared"
+
+    def replace(node: Any) -> Any:
+        if isinstance(node, dict):
+            if json.dumps(node, sort_keys=True) == target:
+                return {"$ref": f"#/$defs/{name}"}
+            return {k: replace(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [replace(v) for v in node]
+        return node
+
+    schema["properties"] = replace(schema["properties"])
+    schema["$defs"] = {name: shared}
+
+
+def _patch_validation(patches: Mapping[str, Mapping[str, Any]], arguments: Sequence[Argument],
+                      full: dict[str, Any], body: Mapping[str, Any] | None) -> None:
+    """Merge validation-only constraints into the parameter schemas (``full``) and, for body arguments, into
+    the property of that name in every branch of the ``body`` schema."""
+    for argument in arguments:
+        extra = patches.get(argument.name)
+        if not extra:
+            continue
+        if argument.location != "body":
+            full[argument.name] = {**full[argument.name], **copy.deepcopy(dict(extra))}
+            continue
+        branches = [body] if body is not None else []
+        while branches:
+            node = branches.pop()
+            if not isinstance(node, dict):
+                continue
+            branches += [*node.get("anyOf", ()), *node.get("oneOf", ())]
+            prop = node.get("properties", {}).get(argument.wire_name)
+            if isinstance(prop, dict):
+                prop.update(copy.deepcopy(dict(extra)))
+
+
+def _describe_outputs(schema: dict[str, Any], units: Mapping[str, Any]) -> None:
+    """Set each ``units`` entry (a description, or schema keys) on the output property at its dotted path;
+    ``[]`` steps into array items. A path that does not exist is ignored (the spec may drop a field)."""
+    for dotted, value in units.items():
+        node: Any = schema
+        for part in dotted.split("."):
+            name, items = (part[:-2], True) if part.endswith("[]") else (part, False)
+            node = (node.get("properties") or {}).get(name) if isinstance(node, dict) else None
+            if items and isinstance(node, dict):
+                node = node.get("items")
+            if not isinstance(node, dict):
+                break
+        if isinstance(node, dict):
+            node.update({"description": value} if isinstance(value, str) else copy.deepcopy(dict(value)))
 
 
 def _is_job_payload(properties: Mapping[str, Any]) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from ionq_mcp import _catalog_text as text
 from ionq_mcp import _paths, openapi
 from ionq_mcp.catalog._convert import _build_http, _is_job_payload, _Links, _presentation, _relax, snake_case
 from ionq_mcp.catalog._model import Argument, Catalog, CatalogError, Operation
@@ -121,23 +122,47 @@ def _resolve_links(operations: Sequence[Operation], links: Sequence[_Links]) -> 
 
 
 def _share_job_fields(operations: Sequence[Operation]) -> list[Operation]:
-    """Workflows that take a job payload ("the same fields as create_job") get create_job's job fields, and
-    validate them with create_job's schemas: they advertise short schemas to keep the tool list small, but a
-    payload the API would reject (an unknown noise key, say) is refused before anything is sent, exactly as
-    create_job refuses it. The job fields come from the ``POST /jobs`` request body of the spec."""
+    """Workflows that take a job payload ("the same fields as create_job") get create_job's job fields (from
+    the ``POST /jobs`` request body of the spec) and are checked against create_job's own body schema, with
+    its ``anyOf`` branches: ``type`` must match ``input``'s shape, unknown ``noise`` or ``settings`` keys are
+    refused, exactly as create_job refuses them. Their own arguments (``timeout_s``, ``top_k``...) are allowed
+    beside the job fields; a job field the workflow makes optional (compare_backends' ``backend``) is optional
+    in every branch."""
     job = next((op for op in operations if op.kind == "http" and op.job_fields and op.method == "POST"
                 and op.path == "/jobs"), None)
-    if job is None:
+    body = job.validation_schema.get("x-body") if job is not None else None
+    if job is None or body is None:
         return list(operations)
-    spec = job.input_schema.get("properties", {})
     shared: list[Operation] = []
     for op in operations:
         properties = op.validation_schema.get("properties", {})
         if op.kind == "workflow" and _is_job_payload(properties):
-            if op.validates_job_payload:
-                for name in job.job_fields:
-                    if name in properties and name in spec:
-                        properties[name] = copy.deepcopy(spec[name])
+            required = set(op.validation_schema.get("required", ()))
+            own = [name for name in properties if name not in job.input_schema.get("properties", {})]
+            for name in properties:
+                if name not in own:
+                    properties[name] = True  # checked by the body schema below
+            op.validation_schema["x-body"] = _workflow_body(copy.deepcopy(body), own, required)
+            visible = op.input_schema.get("properties", {})
+            for name, schema in text.WORKFLOW_JOB_FIELDS.items():
+                if name in visible:
+                    visible[name] = copy.deepcopy(schema)
             op = dataclasses.replace(op, job_fields=job.job_fields)
         shared.append(op)
     return shared
+
+
+def _workflow_body(schema: Any, own: Sequence[str], required: set[str]) -> Any:
+    """create_job's body schema for a workflow: its own argument names allowed in every branch, and only the
+    fields it requires (plus ``type``, which the workflow defaults) required."""
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    for key in ("anyOf", "oneOf"):
+        if key in out:
+            out[key] = [_workflow_body(b, own, required) for b in out[key]]
+    if "properties" in out:
+        out["properties"] = {**out["properties"], **{name: True for name in own}}
+    if "required" in out:
+        out["required"] = [r for r in out["required"] if r in required or r == "type"]
+    return out

@@ -210,7 +210,7 @@ class IonQClient:
         session_id: str | None = None,
         external_settings: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
-        new_idempotency_key: bool = False,
+        new_key: bool = False,
         **extra_fields: Any,
     ) -> JobCreated:
         """Submit a job exactly once (``POST /jobs``; see :mod:`._idempotency`).
@@ -218,8 +218,8 @@ class IonQClient:
         Give the job either as ``payload`` (the wire JSON) or as keyword fields (they override ``payload``);
         further payload fields the service may add can be passed as extra keywords. The client adds
         ``metadata["ionq_mcp_idempotency_key"]``; pass ``idempotency_key`` to choose the token yourself (the
-        client then first looks for a job already carrying it, unless ``new_idempotency_key`` says the token was
-        just generated for this call, e.g. to record it in a ledger before submitting).
+        client then first looks for a job already carrying it, unless ``new_key`` says the token was just
+        generated for this call and never used before, e.g. to record it in a ledger before submitting).
         Raises :class:`UncertainOutcomeError` when the job may or may not exist and the token says how to check.
         """
         if payload is not None and not isinstance(payload, Mapping):
@@ -247,16 +247,19 @@ class IonQClient:
         if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key):
             raise ConfigurationError(f"idempotency_key: must be a non-empty string, got {idempotency_key!r}")
         return await create_job_once(self._session, body, idempotency_key=idempotency_key, lookup=self._lookup,
-                                     new_key=new_idempotency_key)
+                                     new_key=new_key)
 
-    async def find_job_by_idempotency_key(self, idempotency_key: str, *, since: float = 0.0) -> Job | None:
+    async def find_job(self, idempotency_key: str, *, since: float = 0.0,
+                       session_id: str | None = None) -> Job | None:
         """The job whose ``metadata["ionq_mcp_idempotency_key"]`` is ``idempotency_key`` (see :mod:`._idempotency`),
         or None when the most recent jobs, read back to ``since`` (unix seconds, minus the look-up's clock-skew
-        margin), prove there is none. Raises :class:`UncertainOutcomeError` when absence cannot be proved (the
-        listing does not reach back that far, or jobs were listed without metadata)."""
+        margin; 0: as far as the listing goes), optionally only within ``session_id``, prove there is none. Raises
+        :class:`UncertainOutcomeError` when absence cannot be proved (the listing does not reach back that far,
+        jobs were listed without metadata, an outage)."""
         if not isinstance(idempotency_key, str) or not idempotency_key:
             raise ConfigurationError(f"idempotency_key: must be a non-empty string, got {idempotency_key!r}")
-        return await find_job(self._session, idempotency_key, since=since, lookup=self._lookup)
+        return await find_job(self._session, idempotency_key, since=since, lookup=self._lookup,
+                              session_id=session_id)
 
     async def list_jobs(
         self,

@@ -225,13 +225,17 @@ async def create_job_once(
         await anyio.sleep(delay)
 
 
-async def find_job(session: HTTPSession, key: str, *, since: float, lookup: Lookup | None = None) -> Job | None:
+async def find_job(session: HTTPSession, key: str, *, since: float = 0.0, lookup: Lookup | None = None,
+                   session_id: str | None = None) -> Job | None:
     """The job carrying ``key`` among jobs submitted since ``since`` (unix seconds, widened by the look-up's
-    ``clock_skew_s``), or None when the listing proves there is none; :class:`UncertainOutcomeError` when it
-    cannot prove it (used to settle a reservation whose submitter died)."""
+    ``clock_skew_s``; 0: as far back as the listing goes), optionally only in ``session_id``, or None when the
+    listing proves there is none; :class:`UncertainOutcomeError` when it cannot prove it (too many jobs, listings
+    without metadata, an outage). Used to settle a reservation whose submission was uncertain or whose submitter
+    died."""
     lookup = lookup or Lookup()
     try:
-        return await _find_job(session, key, since - lookup.clock_skew_s, lookup, None)
+        return await _find_job(session, key, max(0.0, since - lookup.clock_skew_s) if since else 0.0, lookup,
+                               session_id)
     except _Absence as why:
         raise UncertainOutcomeError(f"cannot tell whether a job carries idempotency key {key}: {why}",
                                     idempotency_key=key) from None

@@ -178,11 +178,14 @@ class Guard:
             return Decision("refuse", f"Refused: backend {backend!r} is a QPU. {_QPU_HINT}")
         return Decision("allow")
 
-    def check_job(self, backend: str, estimate_usd: float | None = None) -> Decision:
+    def check_job(self, backend: str, estimate_usd: float | None = None, *,
+                  floor_usd: float | None = None) -> Decision:
         """Decide on one job submission from a FRESH estimate (required for a QPU, ignored for the simulator).
 
         Order: QPU allowed? -> per-job cap -> rolling daily budget -> confirmation threshold. This check does
-        not reserve anything; :meth:`reserve` repeats the budget check atomically.
+        not reserve anything; :meth:`reserve` repeats the budget check atomically. ``floor_usd`` is the least
+        any job on ``backend`` costs (IonQ's per-job minimum): advice to lower the cost is given only when a
+        cheaper job could pass.
         """
         gate = self.check_backend(backend)
         if not gate.allowed or not is_qpu(backend):
@@ -191,11 +194,14 @@ class Guard:
             raise ValueError(f"a QPU job needs a fresh cost estimate, got {estimate_usd!r}")
         p = self.policy
         if _more(estimate_usd, p.max_job_cost_usd):
+            lower = ("Lower the cost (fewer shots, fewer gates, no error mitigation), or ask"
+                     if floor_usd is None or not _more(floor_usd, p.max_job_cost_usd) else
+                     f"No job on {backend} costs less than its minimum of {_usd(floor_usd)}, so lowering the cost "
+                     f"cannot help: run it on the simulator (free), or ask")
             return Decision("refuse", (
                 f"Refused: the estimated cost {_usd(estimate_usd)} of this job on {backend} is above the per-job cap "
-                f"of {_usd(p.max_job_cost_usd)}. Lower the cost (fewer shots, fewer gates, no error mitigation), "
-                f"or ask the user to raise IONQ_MCP_MAX_JOB_COST_USD in the MCP server's environment."),
-                estimate_usd)
+                f"of {_usd(p.max_job_cost_usd)}. {lower} the user to raise IONQ_MCP_MAX_JOB_COST_USD in the MCP "
+                f"server's environment."), estimate_usd)
         try:
             spent = self.spent_usd()
         except LedgerUnavailable as down:

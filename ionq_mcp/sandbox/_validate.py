@@ -131,7 +131,16 @@ def loads_finite(raw: bytes) -> Any:
         found = found or not math.isfinite(value)
         return value
 
-    value = json.loads(raw, parse_float=number, parse_constant=number)
+    def integer(text: str) -> int:
+        nonlocal found
+        value = int(text)
+        # An integer literal beyond a double (JSON allows any number of digits) is what IonQ's parser rejects.
+        found = found or (len(text) > 300 and not -circuits.MAX_DOUBLE_INT <= value <= circuits.MAX_DOUBLE_INT)
+        return value
+
+    # The integer hook costs a Python call per integer: only pay it when a run of 300 digits is present.
+    hooks = {"parse_int": integer} if _LONG_DIGITS.search(raw) else {}
+    value = json.loads(raw, parse_float=number, parse_constant=number, **hooks)
     if found:  # rare: only now walk the document to name the keys
         keys = [_dotted(path) or "body" for path in _non_finite(value, ())]
         raise ApiError(400, f"{', '.join(f'`{k}`' for k in keys)}: must be a finite number (NaN, Infinity and "
@@ -139,8 +148,12 @@ def loads_finite(raw: bytes) -> Any:
     return value
 
 
+_LONG_DIGITS = re.compile(rb"\d{300}")
+
+
 def _non_finite(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
-    if isinstance(value, float) and not math.isfinite(value):
+    if (isinstance(value, float) and not math.isfinite(value)) or (
+            type(value) is int and not -circuits.MAX_DOUBLE_INT <= value <= circuits.MAX_DOUBLE_INT):
         yield path
     elif isinstance(value, dict):
         for key, item in value.items():

@@ -30,40 +30,44 @@ if TYPE_CHECKING:
 __all__ = ["ServerApp", "build_guard", "build_server", "instructions_for"]
 
 
-def _tool_for(role: Role, exposed: Iterable[Operation], catalog: Iterable[Operation]) -> str:
-    """The tool the instructions name for ``role``: an exposed workflow, else an exposed API tool, else the
-    catalog's API tool (the instructions still name it, so the user knows what to enable)."""
-    shown = sorted((op for op in exposed if op.role == role), key=lambda op: op.kind != "workflow")
-    fallback = [op for op in catalog if op.role == role and op.kind == "http"]
-    chosen = (shown or fallback)
-    return chosen[0].name if chosen else role
+def _tool_for(role: Role, exposed: Iterable[Operation], *, prefer: str = "workflow") -> Operation | None:
+    """The tool the instructions name for ``role``: an exposed tool of kind ``prefer`` first, else any exposed
+    one, else None (the instructions never name a tool the agent cannot call)."""
+    shown = sorted((op for op in exposed if op.role == role), key=lambda op: op.kind != prefer)
+    return shown[0] if shown else None
 
 
 def instructions_for(upstream: Upstream, exposed: Iterable[Operation], catalog: Iterable[Operation]) -> str:
     """The server's ``instructions``: where results come from, and the facts an agent gets wrong otherwise.
-    Tools are named by their role in the basic loop (``Operation.role``), as ``exposed`` and ``catalog`` name
-    them."""
+    Tools are named by their role in the basic loop (``Operation.role``), and only when exposed; ``catalog`` is
+    accepted for callers that pass the whole catalog (it is not used to name tools)."""
     lines = ["IonQ Quantum Cloud (API v0.4): backends, jobs, sessions and usage as tools."]
     if upstream.is_sandbox:
         lines.append(
             "SANDBOX MODE: results are SIMULATED by the ionq-mcp sandbox (no IONQ_API_KEY set, or --sandbox): "
             "no real hardware runs and nothing is billed. Say so when you report results."
         )
-    exposed, catalog = list(exposed), list(catalog)
-    estimate, wait, submit, results = (_tool_for(role, exposed, catalog)
-                                       for role in ("estimate", "status", "submit", "results"))
+    exposed = list(exposed)
+    estimate, wait, results = (getattr(_tool_for(role, exposed), "name", None)
+                               for role in ("estimate", "status", "results"))
+    submitter = _tool_for("submit", exposed, prefer="http")  # create_job returns an id; run_circuit waits too
+    submit = submitter.name if submitter is not None else None
     lines += [
         ("- Results: keys are decimal basis states with qubit 0 the least significant bit; in bitstrings qubit 0 "
          "is the RIGHTMOST character."),
-        ("- Units: QIS rotations (rx, ry, rz, rxx...) in radians; native gates (gpi, gpi2, ms, zz) in turns "
-         "(1 turn = 2*pi)."),
-        (f"- QPU backends (qpu.*) cost real money: call {estimate} before {submit} on a QPU. The simulator "
-         f"is free ({circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits, exact probabilities; set noise.model "
-         "to emulate a QPU)."),
-        (f"- Jobs run asynchronously: {submit} returns an id; use {wait} until status is completed, then "
-         f"{results}. Error mitigation (debiasing) needs at least {circuits.MIN_DEBIASING_SHOTS} "
-         "shots."),
+        ("- Units: QIS rotations (rx, ry, rz, xx, yy, zz) in radians; native gates (gpi, gpi2, ms, zz) in turns "
+         "(1 turn = 2*pi); costs in USD; durations say their unit in their name or description."),
     ]
+    if submit:
+        check = f"call {estimate} before {submit} on a QPU" if estimate else "check the cost with the user first"
+        lines.append(f"- QPU backends (qpu.*) cost real money: {check}. The simulator is free "
+                     f"({circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits, exact probabilities; set noise.model "
+                     "to emulate a QPU).")
+        if wait and results and submitter is not None and submitter.kind == "http":
+            lines.append(f"- Jobs run asynchronously: {submit} returns an id; use {wait} until status is completed, "
+                         f"then {results}.")
+        lines.append(f"- Error mitigation (debiasing) needs at least {circuits.MIN_DEBIASING_SHOTS} shots. Once a "
+                     "job is submitted, never submit it again after an error: resume with its job id.")
     return "\n".join(lines)
 
 
@@ -98,6 +102,7 @@ class ServerApp(Server[Any]):
         self.inventory: Inventory = build_inventory(selected.operations)
         self.operations: dict[str, Operation] = {name: bound.op for name, bound in self.inventory.items()}
         self.tools = [bound.tool for bound in self.inventory.values()]
+        self.tool_names: frozenset[str] = frozenset(self.operations)
         self.upstream = upstream
         self.guard = guard
         self.prompts = _prompts.load_prompts()

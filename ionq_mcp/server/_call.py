@@ -46,6 +46,10 @@ class ToolCall:
     upstream: Upstream
     request: ServerRequestContext
     params: types.CallToolRequestParams
+    #: The tools this server exposes, and every tool of the catalog: advice in results names only tools the
+    #: agent can call (None: all).
+    tool_names: frozenset[str] | None = None
+    known_tools: frozenset[str] | None = None
 
     async def progress(self, progress: float, total: float | None, message: str) -> None:
         """Report progress to the caller (a no-op when the caller did not ask for progress).

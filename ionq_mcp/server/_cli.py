@@ -18,15 +18,20 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ionq_mcp.guard import Settlement
 
 __all__ = [
     "add_call_arguments",
     "add_demo_arguments",
+    "add_reconcile_arguments",
     "add_serve_arguments",
     "add_tools_arguments",
     "run_call",
     "run_demo",
+    "run_reconcile",
     "run_serve",
     "run_tools",
     "tool_sizes",
@@ -49,22 +54,29 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     from ionq_mcp.guard import add_guard_arguments
 
     add_guard_arguments(parser)
+    parser.add_argument("--log-level", metavar="LEVEL", choices=("debug", "info", "warning", "error", "critical"),
+                        type=str.lower, help="the server's own logs on stderr (also IONQ_MCP_LOG_LEVEL; default "
+                        "warning); the API key never appears in them")
 
 
 def _build(args: argparse.Namespace, **overrides: Any) -> Any:
     """The server for ``args`` (``overrides`` replace ServerConfig fields), or None after printing why the
-    configuration is refused."""
+    configuration is refused. Logging goes to stderr at the configured level with every secret the server holds
+    scrubbed."""
     from dataclasses import replace
 
     from ionq_mcp.server._app import build_server
     from ionq_mcp.server._config import ServerConfig
+    from ionq_mcp.server._logging import configure_logging
 
     try:
-        return build_server(replace(ServerConfig.from_args(args), **overrides))
+        server = build_server(replace(ServerConfig.from_args(args), **overrides))
     except (ValueError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"ionq-mcp: {message}", file=sys.stderr)
         return None
+    configure_logging(server.config.log_level, server.upstream.redact, server.config.log_format)
+    return server
 
 
 # ---------------------------------------------------------------------------------------------------- serve
@@ -98,9 +110,9 @@ def run_serve(args: argparse.Namespace) -> int:
     server = _build(args)
     if server is None:
         return 2
-    from ionq_mcp.server._logs import configure_logging
-
-    configure_logging(server.config.log_format)
+    if server.config.transport == "stdio" and sys.stdin.isatty():
+        print("ionq-mcp: serving MCP (JSON-RPC) on stdin/stdout for an MCP client such as Claude Desktop; to try "
+              "it from a shell run `ionq-mcp demo` or `ionq-mcp call list_backends`. Ctrl-C stops.", file=sys.stderr)
 
     async def main() -> None:
         try:
@@ -221,13 +233,58 @@ def run_call(args: argparse.Namespace) -> int:
         finally:
             await server.aclose()
 
-    result = anyio.run(main)
+    try:
+        result = anyio.run(main)
+    except Exception as exc:  # noqa: BLE001 - e.g. the MCP client rejecting a result: one line, not a traceback
+        message = exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) and exc.exceptions else exc
+        print(f"ionq-mcp call: {args.tool} failed: {type(message).__name__}: {message}", file=sys.stderr)
+        return 1
     if result.structured_content is not None and not result.is_error:
         print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
     else:
         for block in result.content:
             print(getattr(block, "text", block), file=sys.stderr if result.is_error else sys.stdout)
     return 1 if result.is_error else 0
+
+
+# ---------------------------------------------------------------------------------------------------- reconcile
+
+
+def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--older-than", metavar="SECONDS", type=float, default=120.0,
+                        help="only reservations older than this (default 120 s: leaves submissions in flight alone)")
+    _add_selection_arguments(parser)
+
+
+def run_reconcile(args: argparse.Namespace) -> int:
+    """Settle the spend ledger's uncertain reservations older than ``--older-than`` seconds against the API,
+    through the same guard-layer reconciliation replicas run periodically
+    (:func:`ionq_mcp.guard.reconcile_reservations`). Exit 1 when some reservation could not be settled."""
+    import anyio
+    import anyio.to_thread
+
+    server = _build(args)
+    if server is None:
+        return 2
+
+    async def main() -> list[Settlement]:
+        from ionq_mcp.guard import reconcile_reservations
+        from ionq_mcp.server._ops import client_job_lookup
+
+        try:
+            entries = await anyio.to_thread.run_sync(
+                lambda: server.guard.uncertain_reservations(older_than_s=args.older_than))
+            return await reconcile_reservations(server.guard, client_job_lookup(server.upstream), entries)
+        finally:
+            await server.aclose()
+
+    settled = anyio.run(main)
+    if not settled:
+        print("ionq-mcp reconcile: no uncertain reservations; nothing to do.")
+    for s in settled:
+        job = f" job {s.job_id}" if s.job_id else ""
+        print(f"reservation {s.reservation_id} (${s.estimate_usd:,.2f}):{job} {s.outcome}: {s.detail}")
+    return 1 if any(s.outcome == "unresolved" for s in settled) else 0
 
 
 # ---------------------------------------------------------------------------------------------------- demo

@@ -28,6 +28,9 @@ Environment variables (the command line wins over them):
                             settle it (default 300; must exceed the longest submission).
 ``IONQ_MCP_RECONCILE_INTERVAL_S`` Seconds between reconciliations of abandoned reservations while serving HTTP
                             (default 60; 0 turns it off).
+``IONQ_MCP_LOG_LEVEL``      The server's own log level on stderr (debug, info, warning, error, critical).
+``IONQ_MCP_HTTP_HEADER_TIMEOUT_S`` Seconds an HTTP client has to send its request headers (default 30).
+``IONQ_MCP_HTTP_SESSION_IDLE_S``   Seconds after which an idle streamable HTTP session is closed (default 1800).
 ==========================  ==========================================================================
 """
 
@@ -39,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ionq_mcp._env import parse_bool
+from ionq_mcp._env import parse_bool, parse_log_level, parse_seconds
 
 __all__ = ["ServerConfig", "parse_bool", "parse_list"]
 
@@ -59,18 +62,6 @@ def _parse_int(var: str, raw: str | None, default: int) -> int:
         return int(raw.strip())
     except ValueError:
         raise ValueError(f"{var}={raw!r} is not a whole number") from None
-
-
-def _parse_seconds(var: str, raw: str | None, default: float) -> float:
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise ValueError(f"{var}={raw!r} is not a number of seconds") from None
-    if not value >= 0:
-        raise ValueError(f"{var}={raw!r} must be a number of seconds >= 0")
-    return value
 
 
 def _parse_log_format(raw: str | None) -> Literal["text", "json"]:
@@ -126,6 +117,12 @@ class ServerConfig:
     log_format: Literal["text", "json"] = "text"
     reconcile_interval_s: float = 60.0
     lease_s: float = 300.0
+    #: Seconds a client has to finish sending its request headers before the connection is dropped.
+    http_header_timeout_s: float = 30.0
+    #: Seconds without a request after which a stateful streamable HTTP session is closed.
+    http_session_idle_s: float = 1800.0
+    #: The server's own log level on stderr (None: warnings and errors only, the Python default).
+    log_level: str | None = None
 
     def __repr__(self) -> str:
         shown = {
@@ -177,9 +174,14 @@ class ServerConfig:
                        if env.get("IONQ_MCP_STATELESS") else None),
             metrics_token=env.get("IONQ_MCP_METRICS_TOKEN") or None,
             log_format=_parse_log_format(env.get("IONQ_MCP_LOG_FORMAT")),
-            reconcile_interval_s=_parse_seconds("IONQ_MCP_RECONCILE_INTERVAL_S",
-                                                env.get("IONQ_MCP_RECONCILE_INTERVAL_S"), 60.0),
-            lease_s=_parse_seconds("IONQ_MCP_LEASE_S", env.get("IONQ_MCP_LEASE_S"), 300.0),
+            reconcile_interval_s=parse_seconds("IONQ_MCP_RECONCILE_INTERVAL_S",
+                                               env.get("IONQ_MCP_RECONCILE_INTERVAL_S"), 60.0, zero_ok=True),
+            lease_s=parse_seconds("IONQ_MCP_LEASE_S", env.get("IONQ_MCP_LEASE_S"), 300.0, zero_ok=True),
+            http_header_timeout_s=parse_seconds("IONQ_MCP_HTTP_HEADER_TIMEOUT_S",
+                                                env.get("IONQ_MCP_HTTP_HEADER_TIMEOUT_S"), 30.0),
+            http_session_idle_s=parse_seconds("IONQ_MCP_HTTP_SESSION_IDLE_S",
+                                              env.get("IONQ_MCP_HTTP_SESSION_IDLE_S"), 1800.0),
+            log_level=parse_log_level("IONQ_MCP_LOG_LEVEL", env.get("IONQ_MCP_LOG_LEVEL")),
         )
         return replace(config, **overrides) if overrides else config
 
@@ -222,6 +224,8 @@ class ServerConfig:
             overrides["sandbox_db"] = args.sandbox_db
         if getattr(args, "capabilities", None):
             overrides["extra_capability_files"] = tuple(Path(p) for p in args.capabilities)
+        if getattr(args, "log_level", None):
+            overrides["log_level"] = parse_log_level("--log-level", args.log_level)
         for name in ("transport", "host", "port", "ledger_url", "replicas", "log_format"):
             if getattr(args, name, None) is not None:
                 overrides[name] = getattr(args, name)

@@ -73,11 +73,12 @@ async def dispatch(app: Runtime, ctx: ServerRequestContext, params: types.CallTo
     try:
         client = await upstream.client()
         call = ToolCall(
-            op=op, arguments=arguments, client=client, guard=app.guard, upstream=upstream, request=ctx, params=params
+            op=op, arguments=arguments, client=client, guard=app.guard, upstream=upstream, request=ctx, params=params,
+            tool_names=app.tool_names, known_tools=frozenset(app.all_operations),
         )
         outcome = await bound.handler(call)
     except Exception as exc:  # noqa: BLE001 - every failure becomes an isError result the agent can act on
-        return _errors.error_result(op, exc, upstream)
+        return _errors.error_result(op, exc, upstream, exposed=app.tool_names, known=app.all_operations)
     if isinstance(outcome, (types.CallToolResult, types.InputRequiredResult)):
         return outcome
     data = to_jsonable(outcome)

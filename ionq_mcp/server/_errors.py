@@ -8,6 +8,8 @@ agent.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
     from ionq_mcp.catalog import Operation
     from ionq_mcp.server._upstream import Upstream
 
-__all__ = ["error_result", "hint_for", "text_error", "validation_error"]
+__all__ = ["error_result", "hint_for", "only_exposed", "submitted_error", "text_error", "validation_error"]
 
 
 def text_error(text: str, structured: dict | None = None) -> types.CallToolResult:
@@ -79,6 +81,15 @@ def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None
         keys = getattr(exc, "validation_keys", None) or []
         where = f" ({', '.join(keys)})" if keys else ""
         return f"IonQ rejected the request{where}: fix those arguments and call {op.name} again."
+    if status == 409:
+        if "session" in str(getattr(exc, "message", "") or exc).lower():
+            return (
+                "The session no longer accepts jobs: it was ended, ran out of time, or reached its job_count_limit "
+                "(IonQ's message above says which). Nothing was created. Submit without session_id, or create a "
+                "new session (create_session) and submit with its id."
+            )
+        return ("The resource is not in a state that allows this (e.g. the job already finished, so there is "
+                "nothing to cancel). Check its current state with get_job.")
     if status == 402:
         return (
             "Out of credits, or the session reached its cost_limit. Ask the user to add credits or to raise the "
@@ -98,8 +109,9 @@ def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None
         candidates = getattr(exc, "candidates", None) or []
         found = f" Possible ids: {', '.join(candidates)}." if candidates else ""
         return (
-            "The request may or may not have taken effect." + found + " Call list_jobs (or get_job) to check "
-            "before submitting again, so the job is not created and billed twice."
+            "The request may or may not have taken effect." + found + " Do NOT submit it again: a second job "
+            "would be billed too. Check list_jobs for it (newest first), and ask the user to run `ionq-mcp "
+            "reconcile`, which finds the job by its submission token or releases the reserved budget if none exists."
         )
     if isinstance(exc, APITimeoutError):
         return f"IonQ did not answer in time.{retried} Try again; for a long job poll get_job instead of waiting."
@@ -111,12 +123,45 @@ def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None
     return "Unexpected failure inside the server: tell the user; retrying may not help."
 
 
-def error_result(op: Operation, exc: BaseException, upstream: Upstream | None = None) -> types.CallToolResult:
-    """``exc`` (raised by the client, a handler or the server itself) as an ``isError`` result."""
+def submitted_error(op: Operation, exc: BaseException, upstream: Upstream | None, job_id: str,
+                    tools: Iterable[str] | None = None, known: Iterable[str] | None = None) -> types.CallToolResult:
+    """A failure AFTER a job was submitted (waiting, reading results, reconciling): the job exists and may be
+    billed, so the result names it (structured and in text) and says how to resume; it never invites a second
+    submission. ``tools`` are the exposed tool names (advice names only tools the agent has)."""
+    result = error_result(op, exc, upstream, exposed=tools, known=known)
+    exposed = set(tools) if tools is not None else None
+    available = [t for t in ("wait_for_job", "get_job_results", "get_job") if exposed is None or t in exposed]
+    resume = (", then ".join(f'{t}(job_id="{job_id}")' for t in available[:2]) if available else
+              "its id once the service is reachable")
+    advice = (f"Job {job_id} WAS SUBMITTED and keeps running (it may be billed). Do NOT submit it again: resume "
+              f"with {resume}.")
+    text = result.content[0].text if result.content else ""
+    structured = dict(result.structured_content or {})
+    error = {**structured.get("error", {}), "job_id": job_id, "submitted": True, "resume_with": available}
+    return text_error(f"{advice}\n{text}", {"error": error, "job_id": job_id})
+
+
+def only_exposed(text: str, exposed: Iterable[str] | None, known: Iterable[str] | None) -> str:
+    """``text`` without the sentences that send the agent to a tool this server does not expose (``known``
+    but not ``exposed``): a hint must never point at a tool the agent cannot call."""
+    if exposed is None or known is None:
+        return text
+    hidden = set(known) - set(exposed)
+    if not hidden:
+        return text
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    kept = [s for s in sentences if not (set(re.findall(r"[a-z]+(?:_[a-z]+)+|whoami", s)) & hidden)]
+    return " ".join(kept) if kept else "Tell the user."
+
+
+def error_result(op: Operation, exc: BaseException, upstream: Upstream | None = None, *,
+                 exposed: Iterable[str] | None = None, known: Iterable[str] | None = None) -> types.CallToolResult:
+    """``exc`` (raised by the client, a handler or the server itself) as an ``isError`` result. With ``exposed``
+    and ``known`` (tool names), the hint names only exposed tools."""
     redact = upstream.redact if upstream is not None else (lambda text: text)
     status = getattr(exc, "status_code", None)
     ionq_message = getattr(exc, "message", None) if status is not None else None
-    hint = hint_for(op, exc, upstream)
+    hint = only_exposed(hint_for(op, exc, upstream), exposed, known)
     head = f"{op.name} failed"
     if status is not None:
         head += f": HTTP {status}"

@@ -86,7 +86,7 @@ def client_job_lookup(upstream: Upstream) -> JobLookup:
     carries the idempotency key, None when the listing proves there is none, an exception when it cannot tell."""
     async def lookup(idempotency_key: str, reserved_at: float) -> str | None:
         client = await upstream.client()
-        job = await client.find_job_by_idempotency_key(idempotency_key, since=reserved_at)
+        job = await client.find_job(idempotency_key, since=reserved_at)
         return None if job is None else str(job.id)
 
     return lookup

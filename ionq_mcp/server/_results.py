@@ -12,7 +12,8 @@ Contract:
   catalog's outputSchema.
 * Every result is at most :data:`MAX_RESULT_BYTES` of compact JSON. Larger results are cut (the biggest list,
   map or string first) and carry ``truncated: true`` plus ``truncation_note`` saying what was cut.
-* The text block is a one-line summary, followed by the compact JSON when that is short.
+* The text block is a one-line summary followed by the whole (capped) result as compact JSON, so a host that
+  shows the model only text loses nothing that ``structuredContent`` has.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
+from ionq_mcp.client import IDEMPOTENCY_METADATA_KEY
+
 if TYPE_CHECKING:
     from ionq_mcp.catalog import Operation
     from ionq_mcp.server._upstream import Upstream
 
 __all__ = [
+    "BIT_ORDER_NOTE",
     "DISTRIBUTION_EXTRA_PROPERTIES",
     "MAX_RESULT_BYTES",
     "TOP_OUTCOMES",
@@ -43,12 +47,10 @@ __all__ = [
 MAX_RESULT_BYTES = 16_000
 #: How many outcomes of a distribution are shown (largest mass first).
 TOP_OUTCOMES = 32
-#: Text blocks repeat the JSON only when it is at most this long; otherwise the summary stands alone.
-INLINE_JSON_BYTES = 1_500
 
-_BIT_ORDER = (
+BIT_ORDER_NOTE = (
     "qubit 0 = least significant bit of the decimal keys = rightmost character of the bitstrings; bitstrings "
-    "are as wide as the highest qubit observed (pad with 0s on the left to the circuit's qubit count)"
+    "are as wide as the circuit"
 )
 
 #: Properties the server adds next to a distribution (``{result_key: top outcomes, ...}``).
@@ -64,6 +66,11 @@ DISTRIBUTION_EXTRA_PROPERTIES: dict[str, Any] = {
     "remaining_mass": {"type": "number", "description": "Sum of the values not shown."},
     "total_mass": {"type": "number", "description": "Sum of all values."},
     "bit_order": {"type": "string"},
+    "children": {
+        "type": "object",
+        "description": "A multi-circuit job: one distribution per child job id, with the circuit's name.",
+        "additionalProperties": {"type": "object", "properties": {"name": {"type": ["string", "null"]}}},
+    },
 }
 
 
@@ -254,21 +261,43 @@ def cap_size(content: dict[str, Any], *, limit: int = MAX_RESULT_BYTES, compact:
     return content
 
 
+def _outcomes(distribution: Mapping[str, Any], limit: int = 8) -> str:
+    top = list((distribution.get("bitstrings") or {}).items())[:limit]
+    outcomes = ", ".join(f"{b}: {v:.6g}" for b, v in top)
+    if distribution.get("truncated"):
+        outcomes += f" (top {distribution.get('shown')} of {distribution.get('total_outcomes')} outcomes)"
+    return outcomes
+
+
 def _summary(op: Operation, content: dict[str, Any]) -> str:
     if "bitstrings" in content and "total_outcomes" in content:
-        top = list(content["bitstrings"].items())[:8]
-        outcomes = ", ".join(f"{b}: {v:.6g}" for b, v in top)
-        more = f" (top {content['shown']} of {content['total_outcomes']} outcomes)" if content["truncated"] else ""
-        return f"{op.name}: {outcomes}{more}. Qubit 0 is the rightmost bit."
-    for value in content.values():
-        if isinstance(value, list):
-            return f"{op.name}: {len(value)} item(s)."
+        return f"{op.name}: {_outcomes(content)}. Qubit 0 is the rightmost bit."
+    children = content.get("children")
+    if isinstance(children, dict) and children and all(isinstance(c, dict) for c in children.values()):
+        parts = [f"{c.get('name') or cid}: {_outcomes(c, 4)}" for cid, c in children.items()]
+        return f"{op.name}: {len(children)} circuits; " + "; ".join(parts) + ". Qubit 0 is the rightmost bit."
+    key = getattr(op, "result_key", None)
+    if key and isinstance(content.get(key), list):  # a wrapped list: count what the tool lists
+        return f"{op.name}: {len(content[key])} {key}."
+    for name, value in content.items():  # a page of records (jobs, sessions, characterizations), not a pair list
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            return f"{op.name}: {len(value)} {name}."
     scalars = [
         f"{k}={v}"
         for k, v in content.items()
         if isinstance(v, (str, int, float, bool)) and k not in ("truncation_note", "bit_order")
     ][:6]
     return f"{op.name}: " + (", ".join(scalars) if scalars else "done") + "."
+
+
+def _without_internal_keys(value: Any) -> Any:
+    """``value`` without the idempotency token the client stores in each job's metadata: it is the server's
+    bookkeeping, and an agent that copied it into a new job would be told that job already exists."""
+    if isinstance(value, dict):
+        return {k: _without_internal_keys(v) for k, v in value.items() if k != IDEMPOTENCY_METADATA_KEY}
+    if isinstance(value, list):
+        return [_without_internal_keys(v) for v in value]
+    return value
 
 
 def shape_result(op: Operation, data: Any, upstream: Upstream | None = None, *,
@@ -278,12 +307,17 @@ def shape_result(op: Operation, data: Any, upstream: Upstream | None = None, *,
     ``summary`` replaces the generic one-line summary (workflows write their own; it may span lines, and the
     sandbox note goes at the end of its first line)."""
     if is_distribution_op(op) and _is_distribution_data(data):
-        content = {**shape_distribution(data, key=_distribution_key(op)), "bit_order": _BIT_ORDER}
+        content = {**shape_distribution(data, key=_distribution_key(op)), "bit_order": BIT_ORDER_NOTE}
+    elif is_distribution_op(op) and isinstance(data, dict) and data.get("bit_order") == BIT_ORDER_NOTE:
+        content = data  # already shaped by its reader (:mod:`._reads`), with the circuit's width
     else:
         content = _wrap(op, data)
     if op.describes_upstream and upstream is not None:
         content = {**content, "upstream": upstream.describe()}
     compact = _dumps(content)
+    if IDEMPOTENCY_METADATA_KEY in compact:
+        content = _without_internal_keys(content)
+        compact = _dumps(content)
     if upstream is not None:
         # A key echoed upstream never leaves. Scrub before the size cap: a cut could split the key in two.
         redacted = upstream.redact(compact)
@@ -295,11 +329,9 @@ def shape_result(op: Operation, data: Any, upstream: Upstream | None = None, *,
     first, newline, more = (_summary(op, content) if summary is None else summary).partition("\n")
     if upstream is not None and upstream.is_sandbox:
         first += " [sandbox: simulated, no real hardware]"
-    text = first + newline + more
-    if len(compact) <= INLINE_JSON_BYTES:
-        text += "\n" + compact
-    else:
-        text += f"\nFull result in structuredContent ({len(compact)} bytes)."
+    # The whole result follows the summary: many hosts show the model only the text (the MCP spec: structured
+    # content SHOULD also be returned serialized in a text block). It is already within the size cap.
+    text = first + newline + more + "\n" + compact
     if upstream is not None:
         text = upstream.redact(text)
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=content)

@@ -213,9 +213,10 @@ async def _confirmed(call: ToolCall, decision: Decision, action: str, how: str) 
         return answer.pending
     if answer.accepted:
         return None
-    facts = {} if decision.estimate_usd is None else {"estimated_cost_usd": decision.estimate_usd}
-    return _refused(call, refusal_text(answer.outcome, action, how),
-                    "declined" if answer.outcome == "decline" else answer.outcome, **facts)
+    facts: dict[str, Any] = {} if decision.estimate_usd is None else {
+        "estimated_cost_usd": decision.estimate_usd, "confirm_above_usd": call.guard.policy.confirm_above_usd}
+    text = refusal_text(answer.outcome, action, how) + _estimate_facts(call.guard, decision.estimate_usd)
+    return _refused(call, text, "declined" if answer.outcome == "decline" else answer.outcome, **facts)
 
 
 def _how_to_proceed(instead: str, variable: str) -> str:
@@ -224,9 +225,27 @@ def _how_to_proceed(instead: str, variable: str) -> str:
             f"that supports elicitation.")
 
 
-def _how_to_lower_cost(guard: Guard) -> str:
-    return _how_to_proceed(f"lower the cost to at most ${guard.policy.confirm_above_usd:,.2f} (fewer shots or "
-                           f"gates, no error mitigation)", "IONQ_MCP_CONFIRM_ABOVE_USD")
+def _how_to_lower_cost(guard: Guard, estimate: CostEstimate) -> str:
+    """What to do instead of a confirmation this client cannot ask for; lowering the cost is suggested only
+    when a cheaper job could get under the threshold (no QPU job costs less than IonQ's per-job minimum)."""
+    threshold = guard.policy.confirm_above_usd
+    floor = _num(estimate.rates.get("job_cost_minimum"))
+    instead = "run it on the simulator (free) to test it"
+    if threshold > 0 and (floor is None or floor <= threshold):
+        instead = (f"lower the cost to at most ${threshold:,.2f} (fewer shots or gates"
+                   f"{', no error mitigation' if estimate.error_mitigation else ''}), or {instead}")
+    elif threshold > 0 and estimate.error_mitigation:
+        instead = (f"turn off error mitigation (its job minimum is higher) if that brings the cost to at most "
+                   f"${threshold:,.2f}, or {instead}")
+    return _how_to_proceed(instead, "IONQ_MCP_CONFIRM_ABOVE_USD")
+
+
+def _estimate_facts(guard: Guard, estimate_usd: float | None) -> str:
+    """The numbers behind a confirmation that did not happen: the estimate and the threshold."""
+    if estimate_usd is None:
+        return ""
+    return (f" Estimated cost: ${estimate_usd:,.2f}; the user must confirm any job above "
+            f"${guard.policy.confirm_above_usd:,.2f} (IONQ_MCP_CONFIRM_ABOVE_USD).")
 
 
 def _keeps_reservation(exc: BaseException) -> bool:
@@ -295,10 +314,11 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
         estimate = await estimate_plan(call.client, plan)
     except GuardRefused as refusal:
         return _refused(call, refusal.message)
-    decision = await anyio.to_thread.run_sync(guard.check_job, backend, estimate.guard_usd)
+    decision = await anyio.to_thread.run_sync(partial(
+        guard.check_job, backend, estimate.guard_usd, floor_usd=_num(estimate.rates.get("job_cost_minimum"))))
     if decision.action == "refuse":
         return _refused(call, decision.message, estimated_cost_usd=estimate.cost_usd)
-    how = _how_to_lower_cost(guard)
+    how = _how_to_lower_cost(guard, estimate)
     if estimate.unbounded:
         decision = Decision("confirm", (
             f"Submit a {plan.type} job to the QPU {backend}? IonQ estimates {estimate.cost_usd:,.2f} USD, but "
@@ -309,8 +329,9 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
     stop = await _confirmed(call, decision, "the job was not submitted", how)
     if stop is not None:
         return stop
-    # The job's idempotency token is recorded with the reservation, so if this process dies before commit, another
-    # replica can look the job up and settle the reservation (ionq_mcp.guard._reconcile).
+    # The job's idempotency token is recorded with the reservation, so a submission that fails ambiguously, or
+    # whose process dies before commit, can be settled later by looking the job up by its token (`ionq-mcp
+    # reconcile`, or another replica's periodic pass: ionq_mcp.guard._reconcile).
     key, key_is_new = _idempotency_key(payload)
     try:
         reservation = await anyio.to_thread.run_sync(
@@ -318,8 +339,7 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
     except GuardRefused as refusal:
         return _refused(call, refusal.message, estimated_cost_usd=estimate.cost_usd)
     try:
-        created = to_jsonable(await call.client.create_job(**payload, idempotency_key=key,
-                                                           new_idempotency_key=key_is_new))
+        created = to_jsonable(await call.client.create_job(**payload, idempotency_key=key, new_key=key_is_new))
     except BaseException as exc:
         if _keeps_reservation(exc):
             guard.audit(call.op.name, payload, "uncertain", estimated_usd=estimate.cost_usd,

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
-from ionq_mcp.server import _spending, _workflows
+from ionq_mcp.server import _reads, _spending, _workflows
 from ionq_mcp.server._results import output_schema_for
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ _Read = Callable[["IonQClient", Mapping[str, Any]], Awaitable[Any]]
 
 #: Read-only wire operations -> the client method that reads them (typed models, pagination, wire names).
 READS: Mapping[Route, _Read] = MappingProxyType({
-    ("GET", "/whoami"): lambda c, a: c.whoami(**a),
+    ("GET", "/whoami"): _reads.whoami,
     ("GET", "/backends"): lambda c, a: c.list_backends(**a),
     ("GET", "/backends/{backend}"): lambda c, a: c.get_backend(**a),
     ("GET", "/backends/{backend}/characterizations"): lambda c, a: c.get_backend_characterizations(**a),
@@ -97,15 +97,17 @@ READS: Mapping[Route, _Read] = MappingProxyType({
     ("GET", "/jobs/{UUID}"): lambda c, a: c.get_job(**a),
     ("GET", "/jobs/estimate"): lambda c, a: c.get_job_estimate(**a),
     ("GET", "/jobs/{UUID}/circuits/{lang}"): lambda c, a: c.get_job_circuits(**a),
-    ("GET", "/jobs/{UUID}/results/probabilities"): lambda c, a: c.get_job_probabilities(**a),
+    ("GET", "/jobs/{UUID}/results/probabilities"):
+        _reads.distribution_read(lambda c, a: c.get_job_probabilities(**a), "probabilities"),
     ("GET", "/jobs/{UUID}/variants/{variantId}/results/probabilities"):
-        lambda c, a: c.get_variant_probabilities(**a),
-    ("GET", "/jobs/{UUID}/variants/{variantId}/results/histogram"): lambda c, a: c.get_variant_histogram(**a),
+        _reads.distribution_read(lambda c, a: c.get_variant_probabilities(**a), "probabilities"),
+    ("GET", "/jobs/{UUID}/variants/{variantId}/results/histogram"):
+        _reads.distribution_read(lambda c, a: c.get_variant_histogram(**a), "histogram"),
     ("GET", "/jobs/{UUID}/variants/{variantId}/results/shots"): lambda c, a: c.get_variant_shots(**a),
     ("GET", "/sessions"): lambda c, a: c.list_sessions(**a),
     ("GET", "/sessions/{session_id}"): lambda c, a: c.get_session(**a),
     ("GET", "/sessions/{session_id}/jobs"): lambda c, a: c.list_session_jobs(**a),
-    ("GET", "/organizations/{organization_id}/usage"): lambda c, a: c.get_organization_usage(**a),
+    ("GET", "/organizations/{organization_id}/usage"): _reads.organization_usage,
 })
 
 #: Workflow operation id (``capabilities/ionq-mcp-workflows.yaml``) -> (handler, consults the spend guard).

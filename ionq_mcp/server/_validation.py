@@ -18,16 +18,19 @@ are compiled once per operation.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
+import math
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
+from ionq_mcp import circuits
 from ionq_mcp.circuits import CircuitError, Problem, parse_job
-from ionq_mcp.client import path_segment_problem
+from ionq_mcp.client import IDEMPOTENCY_METADATA_KEY, path_segment_problem
 
 if TYPE_CHECKING:
     from ionq_mcp.catalog import Operation
@@ -168,13 +171,40 @@ def _body(validator: Any, body: Any, instance: Any, schema: Any) -> Iterator[Val
 _Validator = validators.extend(Draft202012Validator, {_UNION: _union, _BODY: _body})
 _compiled: weakref.WeakKeyDictionary[Operation, Any] = weakref.WeakKeyDictionary()
 
+#: Formats the server checks (any other ``format`` is informative only). ``ionq-time``: a date or an ISO 8601
+#: date-time, as IonQ's characterization filters take them.
+_FORMATS = FormatChecker(formats=())
+_FORMAT_HELP = {"date": "a date like 2025-12-31", "ionq-time": "a date like 2025-12-31 or an ISO 8601 time like "
+                "2025-12-31T12:00:00Z"}
+
+
+@_FORMATS.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    if isinstance(value, str):
+        dt.date.fromisoformat(value)
+        if len(value) != 10:
+            raise ValueError(value)
+    return True
+
+
+@_FORMATS.checks("ionq-time", raises=ValueError)
+def _is_time(value: object) -> bool:
+    if isinstance(value, str):
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    return True
+
+
+def takes_job_payload(op: Operation) -> bool:
+    """A tool whose arguments carry a job (create_job, and every workflow with an ``input``): its gate lists
+    are left to :func:`ionq_mcp.circuits.parse_job` (run here, or by the workflow for each backend)."""
+    return op.validates_job_payload or (op.kind == "workflow" and "input" in op.input_schema.get("properties", {}))
+
 
 def _validator_for(op: Operation) -> Any:
     validator = _compiled.get(op)
     if validator is None:
-        schema = _compile(op.validation_schema or op.input_schema,
-                          gates_checked_elsewhere=op.validates_job_payload)
-        validator = _Validator(schema)
+        schema = _compile(op.validation_schema or op.input_schema, gates_checked_elsewhere=takes_job_payload(op))
+        validator = _Validator(schema, format_checker=_FORMATS)
         _compiled[op] = validator
     return validator
 
@@ -263,6 +293,16 @@ def _to_problems(error: ValidationError) -> list[Problem]:
     if kind in ("enum", "const"):
         values = error.validator_value if kind == "enum" else [error.validator_value]
         return [Problem(_path(where), f"unknown value {_show(error.instance)}", _listing(values))]
+    if kind == "format":
+        return [Problem(_path(where), f"not a valid {error.validator_value}: got {_show(error.instance)}",
+                        _FORMAT_HELP.get(error.validator_value))]
+    if kind in ("maxProperties", "minProperties"):
+        return [Problem(_path(where), f"too many keys ({len(error.instance)})" if kind == "maxProperties"
+                        else "too few keys", f"{'at most' if kind == 'maxProperties' else 'at least'} "
+                        f"{error.validator_value} key(s)")]
+    if "propertyNames" in error.relative_schema_path:  # a key of an object breaks the rule for its keys
+        return [Problem(_path([*where, str(error.instance)[:40] + "..."]), "key too long",
+                        f"keys of at most {error.validator_value} characters")]
     bounds = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<",
               "minItems": "at least", "maxItems": "at most", "minLength": "at least", "maxLength": "at most"}
     if kind in bounds:
@@ -305,8 +345,14 @@ def validate_call(op: Operation, arguments: Any) -> list[Problem]:
                 hint = f"; use `{by_wire[key]}`" if key in by_wire else _suggest(str(key), names)
                 problems.append(Problem(str(key), f"unknown argument{hint}",
                                         _listing(names) if names else "no arguments"))
+    for problem in _generic_problems(op, arguments):
+        if problem.path not in {p.path for p in problems}:
+            problems.append(problem)
     seen = {p.path for p in problems}
-    for error in _validator_for(op).iter_errors(dict(arguments)):
+    instance = dict(arguments)
+    if op.kind == "workflow" and "input" in instance:
+        instance = _with_workflow_defaults(instance)
+    for error in _validator_for(op).iter_errors(instance):
         for problem in _to_problems(error):
             if problem.path in seen:
                 continue  # e.g. a root additionalProperties error already reported as an unknown argument
@@ -319,13 +365,133 @@ def validate_call(op: Operation, arguments: Any) -> list[Problem]:
             if problem is not None:
                 seen.add(argument.name)
                 problems.append(Problem(argument.name, problem, "one id as listed by the API, e.g. a job's UUID"))
-    if op.validates_job_payload:
+    for problem in _cross_field_problems(op, arguments):
+        if not any(problem.path == s or problem.path.startswith((s + ".", s + "[")) for s in seen):
+            seen.add(problem.path)
+            problems.append(problem)
+    if op.validates_job_payload and not any(p.message.startswith(_TOO_BIG) for p in problems):
         semantic = _semantic_problems(arguments)
         if problems and semantic and semantic[0].path == "":
             semantic = []  # the crash came from a value the schema pass already reported
         for problem in semantic:
             if not any(problem.path == s or problem.path.startswith((s + ".", s + "[")) for s in seen):
                 problems.append(problem)
+    return problems
+
+
+def _with_workflow_defaults(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The workflows' defaults filled in, as the payload they submit has them: ``type`` ionq.circuit.v1 and
+    ``input.gateset`` qis (see ``job_body`` and ``circuits.parse_job``)."""
+    if arguments.get("type") is None:
+        arguments["type"] = circuits.CIRCUIT_JOB
+    data = arguments.get("input")
+    if isinstance(data, Mapping) and data.get("gateset") is None and ("circuit" in data or "circuits" in data):
+        arguments["input"] = {**data, "gateset": "qis"}
+    return arguments
+
+
+_TOO_BIG = "number too large"
+
+
+def _has_bad_number(value: Any) -> bool:
+    """The quick scan behind :func:`_bad_numbers` (no paths built): is any number out of a double's reach?"""
+    limit = circuits.MAX_DOUBLE_INT
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        kind = type(node)
+        if kind is dict:
+            extend(node.values())
+        elif kind is list:
+            extend(node)
+        elif kind is int:
+            if node > limit or node < -limit:
+                return True
+        elif kind is float and not math.isfinite(node):
+            return True
+    return False
+
+
+def _bad_numbers(value: Any, path: str = "") -> Iterator[Problem]:
+    """Numbers no JSON reader of IonQ's holds: integers beyond a double (about 1.8e308; JSON allows 400
+    digits) and NaN/Infinity (which a Python caller can pass), each at its exact path."""
+    if not _has_bad_number(value):
+        return
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        where, node = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in node.items()
+                         if type(v) in (dict, list, int, float))
+        elif kind is list:
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(node) if type(v) in (dict, list, int, float))
+        elif kind is int:
+            if not -circuits.MAX_DOUBLE_INT <= node <= circuits.MAX_DOUBLE_INT:
+                yield Problem(where, f"{_TOO_BIG}: {len(str(abs(node)))} digits do not fit in a 64-bit float",
+                              "a number within +-1.8e308")
+        elif kind is float and not math.isfinite(node):
+            yield Problem(where, f"must be a finite number, got {node}", "a number within +-1.8e308")
+
+
+def _without_gates(arguments: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``arguments`` without their gate lists: ``circuits.parse_job`` checks every number in a gate (a rotation
+    too large for a double is not a finite number there), so the number scan skips the bulk of a big job."""
+    data = arguments.get("input")
+    if not isinstance(data, Mapping) or not ("circuit" in data or "circuits" in data):
+        return arguments
+    trimmed = {k: v for k, v in data.items() if k not in ("circuit", "circuits")}
+    entries = data.get("circuits")
+    if isinstance(entries, list):
+        trimmed["circuits"] = [{k: v for k, v in e.items() if k != "circuit"} if isinstance(e, Mapping) else e
+                               for e in entries]
+    return {**arguments, "input": trimmed}
+
+
+def _generic_problems(op: Operation, arguments: Mapping[str, Any]) -> list[Problem]:
+    """Rules every tool shares: numbers a double holds, ids that are not blank, and the metadata key the server
+    reserves for submitting a job exactly once."""
+    problems = list(_bad_numbers(_without_gates(arguments) if takes_job_payload(op) else arguments))
+    for argument in op.arguments:
+        value = arguments.get(argument.name)
+        if argument.name.endswith("_id") and isinstance(value, str) and not value.strip():
+            problems.append(Problem(argument.name, "must not be empty", "an id as listed by the API, e.g. a UUID"))
+        elif argument.name == "ids" and isinstance(value, list):
+            problems += [Problem(f"ids[{i}]", "must not be empty", "a job id (UUID)")
+                         for i, item in enumerate(value) if isinstance(item, str) and not item.strip()]
+    metadata = arguments.get("metadata")
+    if isinstance(metadata, Mapping) and IDEMPOTENCY_METADATA_KEY in metadata:
+        problems.append(Problem(f"metadata.{IDEMPOTENCY_METADATA_KEY}", "is reserved: the server sets it to "
+                                "submit each job exactly once", "any other key"))
+    return problems
+
+
+def _cross_field_problems(op: Operation, arguments: Mapping[str, Any]) -> list[Problem]:
+    """Rules that relate two arguments: an estimate's qubits and shots against its backend, a usage period
+    that ends after it starts."""
+    problems: list[Problem] = []
+    route = f"{op.method} {op.path}"
+    if route == "GET /jobs/estimate":
+        backend = arguments.get("backend")
+        limit = circuits.BACKEND_QUBITS.get(backend) if isinstance(backend, str) else None
+        qubits, shots = arguments.get("qubits"), arguments.get("shots")
+        if limit is not None and isinstance(qubits, int) and not isinstance(qubits, bool) and qubits > limit:
+            problems.append(Problem("qubits", f"{backend} has {limit} qubits, got {circuits.show(qubits)}",
+                                    f"1..{limit}"))
+        if (isinstance(backend, str) and circuits.is_qpu(backend) and isinstance(shots, int)
+                and shots > circuits.MAX_QPU_SHOTS):
+            problems.append(Problem("shots", f"{circuits.show(shots)} shots exceed the QPU limit",
+                                    f"1..{circuits.MAX_QPU_SHOTS:,} on {backend}"))
+    elif route == "GET /organizations/{organization_id}/usage":
+        start, end = arguments.get("start_date"), arguments.get("end_date")
+        try:
+            first, last = dt.date.fromisoformat(str(start)), dt.date.fromisoformat(str(end))
+        except ValueError:
+            return problems  # the format check names the bad date
+        if last <= first:
+            problems.append(Problem("end_date", f"must be after start_date ({start}), got {end}",
+                                    "end_date is exclusive: at least the day after start_date"))
     return problems
 
 

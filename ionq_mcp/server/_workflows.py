@@ -29,6 +29,7 @@ from ionq_mcp.circuits import TERMINAL_JOB_STATUSES
 from ionq_mcp.guard import GuardRefused
 from ionq_mcp.server import _errors
 from ionq_mcp.server._call import to_jsonable
+from ionq_mcp.server._reads import circuit_names
 from ionq_mcp.server._results import shape_distribution
 from ionq_mcp.server._spending import (
     Submitted,
@@ -149,9 +150,10 @@ def _qubits_of(job: Mapping[str, Any]) -> int | None:
 
 
 async def job_results(call: ToolCall, job: Mapping[str, Any], *, top_k: int = DEFAULT_TOP_K,
-                      qubits: int | None = None) -> dict[str, Any]:
-    """Results of a completed job: ``results`` (bitstrings, top-k, masses), or ``children`` (one per circuit) for
-    a multi-circuit parent, plus ``variants`` for debiasing variants."""
+                      qubits: int | None = None, names: list[str | None] | None = None) -> dict[str, Any]:
+    """Results of a completed job: ``results`` (bitstrings, top-k, masses), or ``children`` (one per circuit, with
+    the circuit's ``name``: from ``names`` in circuit order when the caller has them, else read from each child
+    job) for a multi-circuit parent, plus ``variants`` for debiasing variants."""
     client = call.client
     job_id = str(job["id"])
     qubits = qubits or _qubits_of(job)
@@ -161,15 +163,20 @@ async def job_results(call: ToolCall, job: Mapping[str, Any], *, top_k: int = DE
         return shape_distribution(to_jsonable(dist), qubits=qubits, top=top_k, shots=shots)
 
     out: dict[str, Any] = {"bit_order": BIT_ORDER}
+    per_child: Mapping[str, Any] | None = None
     if job.get("child_job_ids"):
         per_child = await client.get_results(job_id)
-        out["children"] = {cid: summary(dist) for cid, dist in per_child.items()}
     else:
         probabilities = to_jsonable(await client.get_job_probabilities(job_id=job_id))
         if probabilities and all(isinstance(v, Mapping) for v in probabilities.values()):
-            out["children"] = {cid: summary(dist) for cid, dist in probabilities.items()}
+            per_child = probabilities
         else:
             out["results"] = summary(probabilities)
+    if per_child is not None:
+        if names is None or len(names) != len(per_child):
+            found = await circuit_names(client, [str(cid) for cid in per_child])
+            names = [found[str(cid)] for cid in per_child]
+        out["children"] = {cid: {"name": name, **summary(dist)} for (cid, dist), name in zip(per_child.items(), names)}
     variant_ids = _variant_ids(job)
     if variant_ids:
         variants: dict[str, Any] = {}
@@ -260,6 +267,17 @@ async def run_circuit(call: ToolCall) -> dict[str, Any] | types.CallToolResult |
     outcome = await submit_job(call)
     if not isinstance(outcome, Submitted):
         return outcome
+    try:
+        return await _finish_run(call, outcome, timeout_s, top_k)
+    except Exception as exc:  # noqa: BLE001 - after submission every failure must name the job, never invite a resubmit
+        return _errors.submitted_error(call.op, exc, call.upstream, outcome.job_id, call.tool_names,
+                                       call.known_tools)
+
+
+async def _finish_run(call: ToolCall, outcome: Submitted, timeout_s: float, top_k: int) \
+        -> dict[str, Any] | types.CallToolResult:
+    """run_circuit once its job exists: wait, read the results, reconcile the cost."""
+    args = call.arguments
     job_id = outcome.job_id
     job, finished = await wait_job(call, job_id, timeout_s=timeout_s, first_poll_s=_first_poll(args))
     estimated = outcome.estimate.cost_usd if outcome.estimate is not None else 0.0

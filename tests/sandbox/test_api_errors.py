@@ -15,7 +15,7 @@ pytestmark = pytest.mark.anyio
 BAD_JOBS = [
     # (description, payload, key named in validation.keys)
     ("unknown gate", circuit_job([{"gate": "hadamard", "target": 0}]), "input.circuit[0].gate"),
-    ("qubit out of range", circuit_job([{"gate": "h", "target": 5}]), "input.circuit[0]"),
+    ("qubit out of range", circuit_job([{"gate": "h", "target": 5}]), "input.circuit[0].target"),
     ("negative qubit", circuit_job([{"gate": "h", "target": -1}]), "input.circuit[0].target"),
     ("rotation of the wrong type", circuit_job([{"gate": "rx", "target": 0, "rotation": "pi"}]),
      "input.circuit[0].rotation"),
@@ -38,7 +38,7 @@ BAD_JOBS = [
      "settings.error_mitigation.debiasing"),
     ("30 qubits on the simulator", circuit_job([{"gate": "h", "target": 29}], qubits=30), "input.qubits"),
     ("qubit 40 with qubits omitted", {"type": "ionq.circuit.v1", "backend": "simulator", "input": {
-        "gateset": "qis", "circuit": [{"gate": "h", "target": 0}, {"gate": "h", "target": 40}]}}, "input.circuit[1]"),
+        "gateset": "qis", "circuit": [{"gate": "h", "target": 0}, {"gate": "h", "target": 40}]}}, "input.circuit[1].target"),
     ("26 qubits on aria", circuit_job([{"gate": "h", "target": 0}], backend="qpu.aria-1", qubits=26),
      "input.qubits"),
     ("multi-circuit without circuits", {"type": "ionq.multi-circuit.v1", "backend": "simulator",
@@ -77,6 +77,11 @@ NON_FINITE = [
      "settings.cost_limit.value"),
     ("/sessions", b'{"backend": "qpu.aria-1", "settings": {"cost_limit": {"unit": "usd", "value": NaN}}}',
      "settings.cost_limit.value"),
+    # An integer literal of 400 digits parses as a Python int, but no double holds it (it was a 500).
+    ("/jobs", (b'{"type": "ionq.circuit.v1", "backend": "simulator", "input": {"circuit": [{"gate": "rx", '
+               b'"target": 0, "rotation": 1' + b"0" * 400 + b'}]}}'), "input.circuit[0].rotation"),
+    ("/sessions", b'{"backend": "qpu.aria-1", "settings": {"cost_limit": {"unit": "usd", "value": -' + b"9" * 400
+     + b'}}}', "settings.cost_limit.value"),
 ]
 
 

@@ -82,6 +82,99 @@ def test_demo_runs_a_real_session_and_prints_the_bell_histogram(tmp_path):
     assert "Estimate" in out and "usd" in out.lower()
 
 
+def _env(tmp_path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
+    env["IONQ_MCP_STATE_DIR"] = str(tmp_path)
+    env.update(extra)
+    return env
+
+
+def test_tools_json_into_a_pipe_closed_early_exits_quietly(tmp_path):
+    # `ionq-mcp tools --json | head -1`: the reader leaves after one line.
+    proc = subprocess.Popen([sys.executable, "-m", "ionq_mcp.cli", "tools", "--json"], env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    assert proc.stdout.read(1) == b"["
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert stderr == ""
+
+
+def test_serve_on_a_terminal_says_what_it_is_in_one_stderr_line(tmp_path):
+    import pty
+    import select
+
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "ionq_mcp.cli", "serve", "--sandbox"], env=_env(tmp_path),
+                            stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        ready, _, _ = select.select([proc.stderr], [], [], 60)
+        line = proc.stderr.readline().decode() if ready else ""
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        os.close(controller)
+        os.close(terminal)
+    assert "MCP" in line and "stdin/stdout" in line and "ionq-mcp demo" in line
+    assert proc.stdout.read() == b""  # stdout stays the protocol's
+
+
+def test_serve_from_an_mcp_client_prints_nothing_on_stderr_at_the_default_level(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ionq_mcp.cli", "serve", "--sandbox"], env=_env(tmp_path),
+                          input="", capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stderr == ""
+
+
+def test_log_level_debug_logs_on_stderr_without_the_key(tmp_path):
+    key = "planted-api-key-" + "k" * 24
+    done = subprocess.run(
+        [sys.executable, "-m", "ionq_mcp.cli", "call", "get_job", json.dumps({"job_id": key}), "--sandbox",
+         "--log-level", "debug"],
+        env=_env(tmp_path, IONQ_API_KEY=key), capture_output=True, text=True, timeout=120, check=False)
+    assert " DEBUG " in done.stderr, done.stderr[-2000:]
+    assert key not in done.stderr and key not in done.stdout
+    by_env = subprocess.run(
+        [sys.executable, "-m", "ionq_mcp.cli", "call", "list_backends", "--sandbox"],
+        env=_env(tmp_path, IONQ_API_KEY=key, IONQ_MCP_LOG_LEVEL="info"), capture_output=True, text=True,
+        timeout=120, check=False)
+    assert by_env.returncode == 0 and " INFO " in by_env.stderr and " DEBUG " not in by_env.stderr
+    assert key not in by_env.stderr
+
+
+def test_a_bad_log_level_names_the_variable(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ionq_mcp.cli", "tools"], env=_env(tmp_path,
+                          IONQ_MCP_LOG_LEVEL="loud"), capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "IONQ_MCP_LOG_LEVEL" in done.stderr and "debug" in done.stderr
+
+
+def test_reconcile_releases_a_reservation_whose_job_never_existed(tmp_path):
+    from ionq_mcp.guard import GuardPolicy
+    from ionq_mcp.server import ServerConfig, build_server
+
+    server = build_server(ServerConfig(force_sandbox=True, state_dir=tmp_path, guard_policy=GuardPolicy(
+        allow_qpu=True, max_job_cost_usd=100)))
+    server.guard.reserve("create_job", "qpu.aria-1", 97.5, idempotency_key="e" * 32)
+    server.guard.close()
+    done = subprocess.run([sys.executable, "-m", "ionq_mcp.cli", "reconcile", "--sandbox", "--older-than", "0"],
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "released" in done.stdout and "97.50" in done.stdout
+    again = subprocess.run([sys.executable, "-m", "ionq_mcp.cli", "reconcile", "--sandbox", "--older-than", "0"],
+                           env=_env(tmp_path), capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+
+
+def test_call_reads_a_multi_circuit_parent_without_a_traceback(tmp_path):
+    multi = {"type": "ionq.multi-circuit.v1", "backend": "simulator", "shots": 100, "input": {
+        "gateset": "qis", "qubits": 2, "circuits": [{"name": "a", "circuit": [{"gate": "h", "target": 0}]},
+                                                    {"name": "b", "circuit": [{"gate": "x", "target": 1}]}]}}
+    created = _run(tmp_path, "call", "run_circuit", json.dumps({k: v for k, v in multi.items() if k != "type"}
+                                                               | {"type": multi["type"]}))
+    assert created.returncode == 0, created.stderr
+    job_id = json.loads(created.stdout)["job_id"]
+    done = _run(tmp_path, "call", "get_job_probabilities", json.dumps({"job_id": job_id}))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert [c["name"] for c in json.loads(done.stdout)["children"].values()] == ["a", "b"]
 @pytest.mark.slow
 def test_a_job_created_by_one_call_completes_and_later_calls_read_it(tmp_path):
     # A 22-qubit GHZ state: created by one `ionq-mcp call`, run by the background worker after that process has

@@ -16,7 +16,7 @@ from mcp import Client
 
 from ionq_mcp.guard import GuardPolicy, reconcile_reservations
 from ionq_mcp.server import ServerConfig, _confirm, build_server
-from ionq_mcp.server._logs import JsonFormatter
+from ionq_mcp.server._logging import JsonFormatter
 from ionq_mcp.server._ops import client_job_lookup
 from ionq_mcp.server._transports import build_http_app
 from tests.server.test_workflows import BELL, QPU
@@ -159,7 +159,7 @@ async def test_reconciliation_looks_jobs_up_by_idempotency_key(make_server):
     now = [guard.clock()]
     guard.clock = lambda: now[0]
     client = await server.upstream.client()
-    created = await client.create_job(**PAID, idempotency_key="k-exists", new_idempotency_key=True)
+    created = await client.create_job(**PAID, idempotency_key="k-exists", new_key=True)
     exists = guard.reserve("create_job", QPU, 12.5, idempotency_key="k-exists")
     absent = guard.reserve("create_job", QPU, 12.5, idempotency_key="k-absent")
     now[0] += guard.lease_s + 1

@@ -43,3 +43,31 @@ async def test_stdio_flags_select_tools(tmp_path):
     async with Client(_params(tmp_path, "--toolsets", "backends", "--read-only"), read_timeout_seconds=60) as client:
         tools = {tool.name for tool in (await client.list_tools()).tools}
     assert tools == {"list_backends", "get_backend", "get_backend_characterizations", "get_backend_characterization"}
+
+
+MULTI = {"type": "ionq.multi-circuit.v1", "backend": "simulator", "shots": 100,
+         "input": {"gateset": "qis", "qubits": 3, "circuits": [
+             {"name": "bell", "circuit": BELL_JOB["input"]["circuit"]},
+             {"name": "flip", "circuit": [{"gate": "x", "target": 2}]}]}}
+
+
+async def test_stdio_agent_view_of_a_multi_circuit_job(tmp_path):
+    """Issue 9 over stdio: a multi-circuit parent's probabilities pass mcp.Client's outputSchema check, carry
+    circuit names and full-width bitstrings, and the text holds the whole result; whoami shows the
+    organization; a refused call sends nothing and names the exact key."""
+    import json
+
+    async with Client(_params(tmp_path), read_timeout_seconds=60) as client:
+        created = await client.call_tool("create_job", MULTI)
+        parent = created.structured_content["id"]
+        await wait_completed(client, parent)
+        probs = await client.call_tool("get_job_probabilities", {"job_id": parent})
+        me = await client.call_tool("whoami", {})
+        bad = await client.call_tool("create_job", {**BELL_JOB, "input": {
+            **BELL_JOB["input"], "circuit": [{"gate": "x", "controls": [0, 7], "target": 1}]}})
+    children = probs.structured_content["children"]
+    assert [c["name"] for c in children.values()] == ["bell", "flip"]
+    assert [set(c["bitstrings"]) for c in children.values()] == [{"000", "011"}, {"100"}]
+    assert json.dumps(probs.structured_content, separators=(",", ":")) in probs.content[0].text
+    assert isinstance(me.structured_content["organization_id"], str)
+    assert bad.is_error and "input.circuit[0].controls[1]" in bad.content[0].text

@@ -198,8 +198,16 @@ def test_native_gate_in_a_qis_circuit_says_which_gateset(job_op: Operation) -> N
 
 def test_qubit_out_of_range(job_op: Operation) -> None:
     problems = check(job_op, _job_args(job_op, circuit_job([{"gate": "x", "target": 2}], qubits=2)))
-    problem = find(problems, "input.circuit[0]")
+    problem = find(problems, "input.circuit[0].target")
     assert "2" in problem.message and "0..1" in (problem.allowed or "")
+
+
+def test_qubit_out_of_range_names_the_exact_key(job_op: Operation) -> None:
+    gates = [{"gate": "h", "target": 0}, {"gate": "x", "controls": [0, 5], "target": 1},
+             {"gate": "swap", "targets": [1, 9]}]
+    problems = check(job_op, _job_args(job_op, circuit_job(gates, qubits=2)))
+    assert "qubit 5" in find(problems, "input.circuit[1].controls[1]").message
+    assert "qubit 9" in find(problems, "input.circuit[2].targets[1]").message
 
 
 def test_control_equals_target(job_op: Operation) -> None:
@@ -357,3 +365,17 @@ def test_null_where_a_value_is_needed_says_null_once() -> None:
     texts = [str(p) for p in problems]
     assert any(t.startswith("shots: must be an integer, got null") for t in texts), texts
     assert not any("null null" in t for t in texts), texts
+
+
+def test_numbers_too_big_for_a_double_name_their_field() -> None:
+    huge = 10**400
+    rotation = check(CATALOG.get("create_job"), circuit_job([{"gate": "rx", "target": 0, "rotation": huge}]))
+    assert "finite" in find(rotation, "input.circuit[0].rotation").message
+    timeout = check(CATALOG.get("run_circuit"), {**{k: v for k, v in job().items() if k != "type"},
+                                                 "timeout_s": huge})
+    assert "too large" in find(timeout, "timeout_s").message
+    session = check(CATALOG.get("create_session"), {"backend": "qpu.aria-1", "settings": {
+        "cost_limit": {"unit": "usd", "value": -huge}}})
+    assert "too large" in find(session, "settings.cost_limit.value").message
+    nan = check(CATALOG.get("get_job_estimate"), {"backend": "qpu.aria-1", "shots": float("nan")})
+    assert find(nan, "shots")

@@ -84,7 +84,7 @@ def test_check_job_lists_every_problem_with_its_path(plugin, tmp_path):
     status, out = _run(plugin, "ionq-running-circuits", "check_job", bad, tmp=tmp_path)
     assert status == 1
     paths = {p["path"] for p in out["problems"]}
-    assert {"shots", "input.circuit[0]", "input.circuit[1].control"} <= paths
+    assert {"shots", "input.circuit[0].target", "input.circuit[1].control"} <= paths
 
 
 def test_check_job_warns_about_radians_in_native_gates(plugin, tmp_path):
