@@ -235,13 +235,14 @@ def _reserve_in_process(ledger: str, audit: str, attempts: int, start, results) 
     results.put(ok)
 
 
-def test_processes_never_overspend(tmp_path):
-    ctx = multiprocessing.get_context("spawn")
+def race_reservations(method: str, ledger: str, audit: str, attempts: int, processes: int) -> list[int]:
+    """Start ``processes`` processes (``method``: fork or spawn) that each try ``attempts`` $10 reservations at
+    once against a $30 budget; returns how many each was granted (every process must exit cleanly)."""
+    ctx = multiprocessing.get_context(method)
     start = ctx.Event()
     results = ctx.Queue()
-    procs = [ctx.Process(target=_reserve_in_process,
-                         args=(str(tmp_path / "ledger.sqlite3"), str(tmp_path / "audit.jsonl"), 6, start, results))
-             for _ in range(2)]
+    procs = [ctx.Process(target=_reserve_in_process, args=(ledger, audit, attempts, start, results))
+             for _ in range(processes)]
     for p in procs:
         p.start()
     start.set()
@@ -249,6 +250,11 @@ def test_processes_never_overspend(tmp_path):
     for p in procs:
         p.join(timeout=60)
         assert p.exitcode == 0
+    return granted
+
+
+def test_processes_never_overspend(tmp_path):
+    granted = race_reservations("spawn", str(tmp_path / "ledger.sqlite3"), str(tmp_path / "audit.jsonl"), 6, 2)
     assert sum(granted) == 3
     guard = make_guard(tmp_path, max_job_cost_usd=50, daily_budget_usd=30)
     assert guard.spent_usd() == pytest.approx(30.0)

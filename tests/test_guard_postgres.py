@@ -8,7 +8,6 @@ crash) while the database is down and recovery when it returns, and reconciliati
 from __future__ import annotations
 
 import json
-import multiprocessing
 import socket
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from ionq_mcp.guard import (
 )
 from ionq_mcp.guard._postgres import MIGRATIONS, migrate
 from tests._postgres import set_connections
-from tests.test_guard import _reserve_in_process
+from tests.test_guard import race_reservations
 
 QPU = "qpu.aria-1"
 
@@ -176,17 +175,7 @@ def test_schema_is_created_once_and_migration_is_idempotent(pg_url):
 
 def test_concurrent_processes_never_overspend(pg_url):
     """6 processes x 8 attempts at $10 against a $30 budget, all released at once: exactly 3 reservations."""
-    ctx = multiprocessing.get_context("fork")
-    start = ctx.Event()
-    results = ctx.Queue()
-    procs = [ctx.Process(target=_reserve_in_process, args=(pg_url, pg_url, 8, start, results)) for _ in range(6)]
-    for p in procs:
-        p.start()
-    start.set()
-    taken = [results.get(timeout=60) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
-        assert p.exitcode == 0
+    taken = race_reservations("fork", pg_url, pg_url, 8, 6)
     assert sum(taken) == 3, taken
     guard = pg_guard(pg_url)
     assert guard.spent_usd() == pytest.approx(30.0)

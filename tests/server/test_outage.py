@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from ionq_mcp.guard import GuardPolicy
+from ionq_mcp.guard import GuardPolicy, reconcile_reservations
 from ionq_mcp.sandbox import FaultRule
-from ionq_mcp.guard import reconcile_reservations
 from ionq_mcp.server._ops import client_job_lookup
 
 from .conftest import BELL_JOB
