@@ -39,8 +39,9 @@ from ionq_mcp.sandbox._sampling import sample_outcomes, to_counts
 
 __all__ = ["BATCH_BYTES", "NOISY_SINGLE_PRECISION_QUBITS", "run_noisy"]
 
-#: From this many qubits on, trajectories run in complex64 (sampling needs no double precision).
-NOISY_SINGLE_PRECISION_QUBITS = 20
+#: From this many qubits on, trajectories run in complex64: sampling needs no double precision, and single
+#: precision halves the memory traffic (so: always).
+NOISY_SINGLE_PRECISION_QUBITS = 1
 #: Most bytes of trajectory states held at once.
 BATCH_BYTES = 256 << 20
 
@@ -110,6 +111,7 @@ class _Corrections:
             for pos, g in enumerate(op.gates):
                 self.where[g] = (f, pos)  # a gate split over several ops errs after its last one
         self._cache: dict[tuple[int, int], list[_Op]] = {}
+        self._after: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
 
     def op_index(self, gate: int) -> int:
         return self.where[gate][0]
@@ -130,12 +132,14 @@ class _Corrections:
             block = list(op.targets)
             p = embed(pauli, qubits, block)
             later = op.parts[pos + 1:]
-            a = np.eye(1 << len(block), dtype=np.complex128)
-            for part in later:
-                a = part @ a
+            if (f, pos) not in self._after:
+                a = np.eye(1 << len(block), dtype=np.complex128)
+                for part in later:
+                    a = part @ a
+                self._after[f, pos] = (a, sum(op_cost(m) for m in later))
+            a, redo = self._after[f, pos]
             dense = a @ p @ a.conj().T
             dense[np.abs(dense) < 1e-14] = 0
-            redo = sum(op_cost(m) for m in later)
             if op_cost(dense) <= 2 * redo + op_cost(p):
                 out = [_Op(tuple(block), (), dense)]
             else:  # undo the later members, apply the Pauli, redo them
@@ -143,6 +147,36 @@ class _Corrections:
                        + [_Op(tuple(block), (), m) for m in later])
         self._cache[key] = out
         return out
+
+
+#: Up to this many qubits, a monomial correction (a Pauli, or a Pauli moved through permutation gates) is applied
+#: to its row by one gather instead of the chunked kernels (whose per-call overhead dominates on small states).
+GATHER_QUBITS = 16
+
+
+def _gather_apply(row: np.ndarray, op: _Op, index: np.ndarray) -> bool:
+    """Apply a monomial ``op`` (no controls) to the 1-d ``row`` as ``new[j] = phase * old[source(j)]``; False
+    (nothing done) when the op is not monomial."""
+    m = op.matrix
+    if m is None or op.controls:
+        return False
+    nz = m != 0
+    if not bool(np.all(nz.sum(axis=1) == 1)):
+        return False
+    src = np.argmax(nz, axis=1)
+    phase = m[np.arange(m.shape[0]), src].astype(row.dtype)
+    t = len(op.targets)
+    r = np.zeros(index.shape, dtype=np.int64)
+    block = 0
+    for j, q in enumerate(op.targets):
+        r |= ((index >> q) & 1) << (t - 1 - j)
+        block |= 1 << q
+    sr = src[r]
+    gather = index & ~block
+    for j, q in enumerate(op.targets):
+        gather |= ((sr >> (t - 1 - j)) & 1) << q
+    row[:] = row[gather] * phase[r]
+    return True
 
 
 def _row_outcomes(row: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -184,11 +218,14 @@ def run_noisy(circuit: Circuit, *, shots: int, noise: NoiseModel, rng: np.random
     # rows in the order their trajectories leave the ideal one
     rows = sorted(patterns, key=lambda key: (corrections.op_index(key[0][0]), key))
     first = [corrections.op_index(key[0][0]) for key in rows]
-    outcomes: list[np.ndarray] = []
+    # one generator per trajectory (and one for the error-free shots): results do not depend on batching
+    streams = rng.spawn(len(rows) + 1)
+    outcomes: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * (len(rows) + 1)  # error-free shots last
     per_row = max(1, BATCH_BYTES // ((1 << n) * dtype.itemsize) - 1)
     ideal = np.zeros(1 << n, dtype=dtype)
     ideal[0] = 1
     start = 0  # ``ideal`` is the state before fused op ``start``
+    index = np.arange(1 << n, dtype=np.int64) if n <= GATHER_QUBITS else None
     batches = [rows[i:i + per_row] for i in range(0, len(rows), per_row)] or [[]]
     for b, batch in enumerate(batches):
         base = b * per_row
@@ -228,12 +265,13 @@ def run_noisy(circuit: Circuit, *, shots: int, noise: NoiseModel, rng: np.random
                     state[active:active + count] = state[0]
                     active += count
                 for row, _, ops in sorted(events.get(f, ()), key=lambda e: (e[0], e[1])):
-                    apply_ops(state[row:row + 1], ops)
+                    if index is None or len(ops) > 1 or not _gather_apply(state[row], ops[0], index):
+                        apply_ops(state[row:row + 1], ops)
         flush()
         if last_batch and clean:
-            outcomes.append(_row_outcomes(state[0], clean, rng))
+            outcomes[-1] = _row_outcomes(state[0], clean, streams[-1])
         for i, key in enumerate(batch):
-            outcomes.append(_row_outcomes(state[1 + i], patterns[key], rng))
+            outcomes[base + i] = _row_outcomes(state[1 + i], patterns[key], streams[base + i])
         ideal, start = next_ideal, f_next
-    result = np.concatenate(outcomes) if outcomes else np.zeros(0, dtype=np.int64)
+    result = np.concatenate(outcomes)
     return to_counts(_readout_flips(result, n, noise.readout, rng))
