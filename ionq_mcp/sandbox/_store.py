@@ -10,7 +10,8 @@ on, plus the original request ``payload`` (needed to run the job again after a r
 Scaling: every query is an index lookup or an index range, so inserts, single-job reads and filtered pages
 cost the same at 100 and 100,000 stored jobs. The next ``seq`` is read from the ``seq`` index (not a scan),
 filtered listings use ``(project_id, status, seq)``, restart recovery ``(status, seq)``, and organization usage
-aggregates in SQL over a partial covering index of billable jobs (no document is decoded). The indexes are
+reads maintained per-day aggregates plus, when grouped by job, a per-day index range of billable jobs (no
+document is decoded). The indexes are
 created with ``IF NOT EXISTS`` when a store opens, so a database written by an earlier version migrates on
 startup.
 """
@@ -53,9 +54,8 @@ CREATE INDEX IF NOT EXISTS jobs_session ON jobs (session_id);
 CREATE INDEX IF NOT EXISTS jobs_seq ON jobs (seq);
 CREATE INDEX IF NOT EXISTS jobs_project_status ON jobs (project_id, status, seq);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
-CREATE INDEX IF NOT EXISTS jobs_billed ON jobs (organization_id, submitted_at, cost, time_us, project_id,
-    submitter_id, id, status, dry_run, parent_job_id)
-    WHERE status = 'completed' AND dry_run = 0 AND parent_job_id IS NULL;
+CREATE INDEX IF NOT EXISTS jobs_billed_day ON jobs (organization_id, substr(submitted_at, 1, 10), cost DESC, id,
+    time_us, status, dry_run, parent_job_id) WHERE status = 'completed' AND dry_run = 0 AND parent_job_id IS NULL;
 CREATE TABLE IF NOT EXISTS results (
     job_id TEXT NOT NULL,
     variant_id TEXT NOT NULL,
@@ -73,8 +73,65 @@ CREATE INDEX IF NOT EXISTS sessions_seq ON sessions (seq);
 CREATE INDEX IF NOT EXISTS sessions_project ON sessions (project_id, seq);
 """
 
-#: ``submitted_at`` grouped by day (its ISO date prefix), and the column each usage grouping keys on.
-_USAGE_GROUP = {"job": "id", "project": "project_id", "user": "submitter_id"}
+#: Billable usage per organization, day, project and submitter, kept current by triggers on ``jobs`` (so every
+#: writer, whatever code path, keeps it right). A job is billable while it is completed, not a dry run and not
+#: a child; deleting it or leaving that state takes it out again.
+_USAGE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS usage_daily (
+    organization_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    submitter_id TEXT NOT NULL,
+    amount REAL NOT NULL,
+    job_count INTEGER NOT NULL,
+    time_us REAL NOT NULL,
+    PRIMARY KEY (organization_id, day, project_id, submitter_id)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS usage_on_insert AFTER INSERT ON jobs
+WHEN NEW.status = 'completed' AND NEW.dry_run = 0 AND NEW.parent_job_id IS NULL BEGIN
+    INSERT INTO usage_daily VALUES (NEW.organization_id, substr(NEW.submitted_at, 1, 10), NEW.project_id,
+                                    NEW.submitter_id, NEW.cost, 1, NEW.time_us)
+    ON CONFLICT (organization_id, day, project_id, submitter_id) DO UPDATE SET amount = amount + excluded.amount,
+        job_count = job_count + 1, time_us = time_us + excluded.time_us;
+END;
+CREATE TRIGGER IF NOT EXISTS usage_on_delete AFTER DELETE ON jobs
+WHEN OLD.status = 'completed' AND OLD.dry_run = 0 AND OLD.parent_job_id IS NULL BEGIN
+    UPDATE usage_daily SET amount = amount - OLD.cost, job_count = job_count - 1, time_us = time_us - OLD.time_us
+    WHERE organization_id = OLD.organization_id AND day = substr(OLD.submitted_at, 1, 10)
+      AND project_id = OLD.project_id AND submitter_id = OLD.submitter_id;
+END;
+CREATE TRIGGER IF NOT EXISTS usage_on_update_old AFTER UPDATE ON jobs
+WHEN OLD.status = 'completed' AND OLD.dry_run = 0 AND OLD.parent_job_id IS NULL BEGIN
+    UPDATE usage_daily SET amount = amount - OLD.cost, job_count = job_count - 1, time_us = time_us - OLD.time_us
+    WHERE organization_id = OLD.organization_id AND day = substr(OLD.submitted_at, 1, 10)
+      AND project_id = OLD.project_id AND submitter_id = OLD.submitter_id;
+END;
+CREATE TRIGGER IF NOT EXISTS usage_on_update_new AFTER UPDATE ON jobs
+WHEN NEW.status = 'completed' AND NEW.dry_run = 0 AND NEW.parent_job_id IS NULL BEGIN
+    INSERT INTO usage_daily VALUES (NEW.organization_id, substr(NEW.submitted_at, 1, 10), NEW.project_id,
+                                    NEW.submitter_id, NEW.cost, 1, NEW.time_us)
+    ON CONFLICT (organization_id, day, project_id, submitter_id) DO UPDATE SET amount = amount + excluded.amount,
+        job_count = job_count + 1, time_us = time_us + excluded.time_us;
+END;
+"""
+
+
+def _statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements (triggers contain ``;`` inside their bodies)."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return out
+
+
+#: Schema version written to ``PRAGMA user_version`` once the usage aggregates exist (backfilled on migration).
+SCHEMA_VERSION = 2
+
+#: The ``usage_daily`` column each usage grouping keys on.
+_USAGE_GROUP = {"project": "project_id", "user": "submitter_id"}
 
 UNFINISHED = ("submitted", "ready", "started")
 
@@ -108,7 +165,30 @@ class Store:
         self._lock = threading.RLock()
         self._db = _sqlite.connect(path)
         self._db.executescript(_SCHEMA)
+        self._migrate()
         self._closed = False
+
+    def _migrate(self) -> None:
+        """Create the usage aggregates (and backfill them from the stored jobs) on a database older than
+        :data:`SCHEMA_VERSION`; idempotent, and safe when several processes open the same file."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                (version,) = self._db.execute("PRAGMA user_version").fetchone()
+                if version < SCHEMA_VERSION:
+                    self._db.execute("DROP TABLE IF EXISTS usage_daily")
+                    for statement in _statements(_USAGE_SCHEMA):
+                        self._db.execute(statement)
+                    self._db.execute(
+                        "INSERT INTO usage_daily SELECT organization_id, substr(submitted_at, 1, 10) AS day, "
+                        "project_id, submitter_id, SUM(cost), COUNT(*), SUM(time_us) FROM jobs WHERE status = "
+                        "'completed' AND dry_run = 0 AND parent_job_id IS NULL GROUP BY organization_id, day, "
+                        "project_id, submitter_id")
+                    self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -253,19 +333,35 @@ class Store:
                            f"submitted_at < ? ORDER BY seq", (organization_id, start, end))
         return [self._row(r) for r in rows]
 
-    def usage_totals(self, organization_id: str, start: str, end: str, group_by: str,
+    def usage_totals(self, organization_id: str, start: str, end: str, group_by: str, *, top: int = 5,
                      ) -> list[tuple[str, str, float, int, float]]:
-        """Billable usage aggregated in SQL: ``(day, group id, summed cost, job count, summed time_us)`` per day
-        (``YYYY-MM-DD``) and group (``group_by`` = job, project or user) of the completed, non-dry-run top-level
-        jobs of an organization submitted in [start, end) (ISO strings), ordered by day. Reads only the
-        ``jobs_billed`` covering index."""
-        column = _USAGE_GROUP[group_by]
-        rows = self._query(
-            f"SELECT substr(submitted_at, 1, 10) AS day, {column}, SUM(cost), COUNT(*), SUM(time_us) "
-            f"FROM jobs INDEXED BY jobs_billed WHERE organization_id = ? AND status = 'completed' AND dry_run = 0 "
-            f"AND parent_job_id IS NULL AND submitted_at >= ? AND submitted_at < ? GROUP BY day, {column} "
-            f"ORDER BY day", (organization_id, start, end))
+        """Billable usage of an organization for days in [start, end) (``YYYY-MM-DD``): ``(day, group id, summed
+        cost, job count, summed time_us)`` ordered by day, where groups are projects or users (``group_by``,
+        read from the maintained ``usage_daily`` aggregates: a few rows per day) or jobs (``group_by="job"``: the
+        ``top`` most costly jobs of each day with billable jobs, one index range each over ``jobs_billed_day``;
+        no document is decoded). A job is billable when completed, not a dry run and not a child."""
+        if group_by == "job":  # the top jobs of a bucket are among the top jobs of its days
+            rows = []
+            for (day,) in self._query("SELECT DISTINCT day FROM usage_daily WHERE organization_id = ? AND day >= ? "
+                                      "AND day < ? AND job_count > 0 ORDER BY day", (organization_id, start, end)):
+                rows += self._query(
+                    "SELECT ?, id, cost, 1, time_us FROM jobs INDEXED BY jobs_billed_day WHERE organization_id = ? "
+                    "AND substr(submitted_at, 1, 10) = ? AND status = 'completed' AND dry_run = 0 AND "
+                    "parent_job_id IS NULL ORDER BY cost DESC, id LIMIT ?", (day, organization_id, day, int(top)))
+        else:
+            column = _USAGE_GROUP[group_by]
+            rows = self._query(
+                f"SELECT day, {column}, SUM(amount), SUM(job_count), SUM(time_us) FROM usage_daily "
+                f"WHERE organization_id = ? AND day >= ? AND day < ? GROUP BY day, {column} "
+                f"HAVING SUM(job_count) > 0 ORDER BY day", (organization_id, start, end))
         return [(r[0], r[1], float(r[2]), int(r[3]), float(r[4])) for r in rows]
+
+    def usage_days(self, organization_id: str, start: str, end: str) -> list[tuple[str, float, int, float]]:
+        """``(day, summed cost, job count, summed time_us)`` of billable jobs per day in [start, end), by day."""
+        rows = self._query("SELECT day, SUM(amount), SUM(job_count), SUM(time_us) FROM usage_daily WHERE "
+                           "organization_id = ? AND day >= ? AND day < ? GROUP BY day HAVING SUM(job_count) > 0 "
+                           "ORDER BY day", (organization_id, start, end))
+        return [(r[0], float(r[1]), int(r[2]), float(r[3])) for r in rows]
 
     def job_names(self, job_ids: Iterable[str]) -> dict[str, str | None]:
         """``{job id: the name in its document}`` for the given jobs (missing ones are left out)."""

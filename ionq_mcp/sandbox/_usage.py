@@ -9,6 +9,7 @@ A job counts on the day it was submitted. ``usage_data`` is most recent first, a
 from __future__ import annotations
 
 import bisect
+import heapq
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -40,28 +41,33 @@ def usage(store: Store, organization_id: str, start: dt.date, end: dt.date, grou
           names: Mapping[str, str]) -> dict[str, Any]:
     """The ``Usages`` body. ``names`` maps project and user ids to display names.
 
-    The store aggregates by day and group in SQL (no job document is read); buckets add up their days here, and
-    only the top groups' job names are looked up.
+    The store aggregates by day (and group) in SQL from maintained aggregates (no job document is read); buckets
+    add up their days here, and only the top groups' job names are looked up.
     """
-    totals = store.usage_totals(organization_id, start.isoformat(), end.isoformat(), group_by)
-    days = [t[0] for t in totals]  # ascending, so each bucket is a slice
+    first, last = start.isoformat(), end.isoformat()
+    days = store.usage_days(organization_id, first, last)
+    groups_by_day = store.usage_totals(organization_id, first, last, group_by, top=TOP_GROUPS)
+    day_keys = [d[0] for d in days]
+    group_keys = [g[0] for g in groups_by_day]
     data = []
     chosen: list[list[dict[str, Any]]] = []
     for lo, hi in buckets(start, end, modality):
-        inside = totals[bisect.bisect_left(days, lo.isoformat()):bisect.bisect_left(days, hi.isoformat())]
+        a, b = lo.isoformat(), hi.isoformat()
+        inside = days[bisect.bisect_left(day_keys, a):bisect.bisect_left(day_keys, b)]
         groups: dict[str, list[float]] = {}
-        for _, gid, amount, count, time_us in inside:
+        for _, gid, amount, count, time_us in groups_by_day[bisect.bisect_left(group_keys, a):
+                                                            bisect.bisect_left(group_keys, b)]:
             g = groups.setdefault(gid, [0.0, 0, 0.0])
             g[0] += amount
             g[1] += count
             g[2] += time_us
-        top = sorted(groups.items(), key=lambda kv: (-round(kv[1][0], 6), -kv[1][1], kv[0]))[:TOP_GROUPS]
+        top = heapq.nsmallest(TOP_GROUPS, groups.items(), key=lambda kv: (-round(kv[1][0], 6), -kv[1][1], kv[0]))
         usages = [{"group_id": gid, "group_name": gid, "amount": round(g[0], 6), "job_count": int(g[1]),
                    "time_us": g[2]} for gid, g in top]
         chosen.append(usages)
-        data.append({"from": lo.isoformat(), "job_count": int(sum(t[3] for t in inside)),
-                     "amount": round(sum(t[2] for t in inside), 6),
-                     "time_us": float(sum(t[4] for t in inside)), "group_usages": usages})
+        data.append({"from": a, "job_count": int(sum(d[2] for d in inside)),
+                     "amount": round(sum(d[1] for d in inside), 6),
+                     "time_us": float(sum(d[3] for d in inside)), "group_usages": usages})
     job_names = store.job_names(g["group_id"] for u in chosen for g in u) if group_by == "job" else {}
     for usages in chosen:
         for g in usages:
@@ -70,9 +76,9 @@ def usage(store: Store, organization_id: str, start: dt.date, end: dt.date, grou
     data.reverse()
     return {
         "organization": organization_id, "group_type": group_by, "modality": modality,
-        "start_date": start.isoformat(), "end_date": end.isoformat(),
-        "usage_from": f"{start.isoformat()}T00:00:00Z", "usage_to": f"{end.isoformat()}T00:00:00Z",
-        "usage_unit": "USD", "amount_total": round(sum(t[2] for t in totals), 6),
-        "job_count": int(sum(t[3] for t in totals)), "time_us_total": float(sum(t[4] for t in totals)),
+        "start_date": first, "end_date": last,
+        "usage_from": f"{first}T00:00:00Z", "usage_to": f"{last}T00:00:00Z",
+        "usage_unit": "USD", "amount_total": round(sum(d[1] for d in days), 6),
+        "job_count": int(sum(d[2] for d in days)), "time_us_total": float(sum(d[3] for d in days)),
         "usage_data": data,
     }
