@@ -76,6 +76,14 @@ CREATE INDEX IF NOT EXISTS sessions_project ON sessions (project_id, seq);
 #: Billable usage per organization, day, project and submitter, kept current by triggers on ``jobs`` (so every
 #: writer, whatever code path, keeps it right). A job is billable while it is completed, not a dry run and not
 #: a child; deleting it or leaving that state takes it out again.
+_BILLABLE = "{row}.status = 'completed' AND {row}.dry_run = 0 AND {row}.parent_job_id IS NULL"
+_ADD_NEW = """INSERT INTO usage_daily VALUES (NEW.organization_id, substr(NEW.submitted_at, 1, 10), NEW.project_id,
+                                    NEW.submitter_id, NEW.cost, 1, NEW.time_us)
+    ON CONFLICT (organization_id, day, project_id, submitter_id) DO UPDATE SET amount = amount + excluded.amount,
+        job_count = job_count + 1, time_us = time_us + excluded.time_us;"""
+_REMOVE_OLD = """UPDATE usage_daily SET amount = amount - OLD.cost, job_count = job_count - 1, time_us = time_us - OLD.time_us
+    WHERE organization_id = OLD.organization_id AND day = substr(OLD.submitted_at, 1, 10)
+      AND project_id = OLD.project_id AND submitter_id = OLD.submitter_id;"""
 _USAGE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage_daily (
     organization_id TEXT NOT NULL,
@@ -87,33 +95,12 @@ CREATE TABLE IF NOT EXISTS usage_daily (
     time_us REAL NOT NULL,
     PRIMARY KEY (organization_id, day, project_id, submitter_id)
 ) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS usage_on_insert AFTER INSERT ON jobs
-WHEN NEW.status = 'completed' AND NEW.dry_run = 0 AND NEW.parent_job_id IS NULL BEGIN
-    INSERT INTO usage_daily VALUES (NEW.organization_id, substr(NEW.submitted_at, 1, 10), NEW.project_id,
-                                    NEW.submitter_id, NEW.cost, 1, NEW.time_us)
-    ON CONFLICT (organization_id, day, project_id, submitter_id) DO UPDATE SET amount = amount + excluded.amount,
-        job_count = job_count + 1, time_us = time_us + excluded.time_us;
-END;
-CREATE TRIGGER IF NOT EXISTS usage_on_delete AFTER DELETE ON jobs
-WHEN OLD.status = 'completed' AND OLD.dry_run = 0 AND OLD.parent_job_id IS NULL BEGIN
-    UPDATE usage_daily SET amount = amount - OLD.cost, job_count = job_count - 1, time_us = time_us - OLD.time_us
-    WHERE organization_id = OLD.organization_id AND day = substr(OLD.submitted_at, 1, 10)
-      AND project_id = OLD.project_id AND submitter_id = OLD.submitter_id;
-END;
-CREATE TRIGGER IF NOT EXISTS usage_on_update_old AFTER UPDATE ON jobs
-WHEN OLD.status = 'completed' AND OLD.dry_run = 0 AND OLD.parent_job_id IS NULL BEGIN
-    UPDATE usage_daily SET amount = amount - OLD.cost, job_count = job_count - 1, time_us = time_us - OLD.time_us
-    WHERE organization_id = OLD.organization_id AND day = substr(OLD.submitted_at, 1, 10)
-      AND project_id = OLD.project_id AND submitter_id = OLD.submitter_id;
-END;
-CREATE TRIGGER IF NOT EXISTS usage_on_update_new AFTER UPDATE ON jobs
-WHEN NEW.status = 'completed' AND NEW.dry_run = 0 AND NEW.parent_job_id IS NULL BEGIN
-    INSERT INTO usage_daily VALUES (NEW.organization_id, substr(NEW.submitted_at, 1, 10), NEW.project_id,
-                                    NEW.submitter_id, NEW.cost, 1, NEW.time_us)
-    ON CONFLICT (organization_id, day, project_id, submitter_id) DO UPDATE SET amount = amount + excluded.amount,
-        job_count = job_count + 1, time_us = time_us + excluded.time_us;
-END;
-"""
+""" + "".join(
+    f"CREATE TRIGGER IF NOT EXISTS usage_on_{name} AFTER {event} ON jobs WHEN {_BILLABLE.format(row=row)} BEGIN\n"
+    f"    {body}\nEND;\n"
+    for name, event, row, body in (("insert", "INSERT", "NEW", _ADD_NEW), ("delete", "DELETE", "OLD", _REMOVE_OLD),
+                                   ("update_old", "UPDATE", "OLD", _REMOVE_OLD),
+                                   ("update_new", "UPDATE", "NEW", _ADD_NEW)))
 
 
 def _statements(script: str) -> list[str]:
