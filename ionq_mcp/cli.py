@@ -1,10 +1,11 @@
-"""The ``ionq-mcp`` command: ``serve | sandbox | demo | tools | call``.
+"""The ``ionq-mcp`` command: ``serve | sandbox | demo | tools | call | skills``.
 
 This module only dispatches. Each subcommand lives beside the layer it drives and offers
 ``add_<name>_arguments(parser)`` and ``run_<name>(args) -> int`` (or plain ``add_arguments``/``run``):
 ``sandbox`` in :mod:`ionq_mcp.sandbox._cli`; ``serve``, ``tools``, ``call`` and ``demo`` in
-:mod:`ionq_mcp.server._cli`. Only the chosen subcommand's module is imported, so start-up (which an MCP
-client waits for) does not pay for numpy or the sandbox when serving a real IonQ account.
+:mod:`ionq_mcp.server._cli`; ``skills`` in :mod:`ionq_mcp.skills._cli`. Only the chosen subcommand's module is
+imported, so start-up (which an MCP client waits for) does not pay for numpy or the sandbox when serving a real
+IonQ account.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("ionq_mcp.server._cli", "run a real MCP client session against the sandbox and print results"),
     "tools": ("ionq_mcp.server._cli", "list every tool with its schema size"),
     "call": ("ionq_mcp.server._cli", "call one tool from the shell with JSON arguments"),
+    "skills": ("ionq_mcp.skills._cli", "export the agent skill pack as a Claude Code plugin"),
 }
 
 

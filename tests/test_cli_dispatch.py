@@ -12,7 +12,7 @@ from ionq_mcp.server import ServerConfig
 
 
 def test_every_subcommand_parses_its_own_arguments() -> None:
-    minimal = {"call": ["call", "whoami"]}
+    minimal = {"call": ["call", "whoami"], "skills": ["skills", "export", "plugin-dir"]}
     for name in cli.SUBCOMMANDS:
         args = cli.build_parser(name).parse_args(minimal.get(name, [name]))
         assert args.command == name

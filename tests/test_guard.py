@@ -302,3 +302,58 @@ def test_redaction_summarises_multi_circuit_jobs():
         {"name": "b", "qubits": 3, "circuit": []}]}})
     assert redacted["input"] == {"gateset": "native", "circuits": [{"gates": 1, "name": "a"},
                                                                    {"gates": 0, "name": "b", "qubits": 3}]}
+
+
+# ---- ledger interface and migration ---------------------------------------------------------------------------
+
+
+def test_ledger_file_from_before_the_owner_columns_opens_and_keeps_its_rows(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE spend (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL NOT NULL, tool TEXT NOT NULL,
+            backend TEXT NOT NULL, state TEXT NOT NULL, estimated_usd REAL NOT NULL, actual_usd REAL, job_id TEXT);
+        INSERT INTO spend (created_at, tool, backend, state, estimated_usd, job_id)
+            VALUES (strftime('%s','now'), 'create_job', 'qpu.aria-1', 'committed', 12.5, 'old-job');
+    """)
+    db.commit()
+    db.close()
+    guard = Guard(GuardPolicy(allow_qpu=True), path, tmp_path / "a.jsonl")
+    assert guard.spent_usd() == pytest.approx(12.5)
+    assert guard.ledger_entry("old-job")["idempotency_key"] is None
+    reservation = guard.reserve("create_job", QPU, 3.0, idempotency_key="tok-1")
+    pending = guard.uncertain_reservations()
+    assert [(e.id, e.idempotency_key, e.owner) for e in pending] == [(reservation.id, "tok-1", guard.owner)]
+    guard.commit(reservation, "new-job")
+    assert guard.uncertain_reservations() == []
+    guard.close()
+
+
+def test_uncertain_reservations_respect_their_age(tmp_path):
+    now = [1_000_000.0]
+    guard = make_guard(tmp_path, clock=lambda: now[0])
+    guard.reserve("create_job", QPU, 2.0)
+    assert guard.uncertain_reservations(older_than_s=60) == []
+    now[0] += 61
+    assert len(guard.uncertain_reservations(older_than_s=60)) == 1
+
+
+def test_release_never_reopens_a_committed_reservation(tmp_path):
+    guard = make_guard(tmp_path)
+    reservation = guard.reserve("create_job", QPU, 4.0)
+    guard.commit(reservation, "job-1")
+    guard.release(reservation)
+    assert guard.ledger_entry("job-1")["state"] == "committed"
+    assert guard.spent_usd() == pytest.approx(4.0)
+
+
+def test_scrub_that_breaks_the_json_withholds_the_arguments(tmp_path):
+    secret = '":'
+    guard = Guard(GuardPolicy(), tmp_path / "l.sqlite3", tmp_path / "a.jsonl",
+                  scrub=lambda text: text.replace(secret, "***"))
+    guard.audit("create_job", {"metadata": {"note": "x"}}, "submitted", job_id="j")
+    (line,) = (tmp_path / "a.jsonl").read_text().splitlines()
+    record = json.loads(line)
+    assert record["outcome"] == "submitted" and "arguments" not in record and "note" not in line

@@ -15,7 +15,7 @@ import mcp_types as types
 from mcp.server import Server
 
 from ionq_mcp._version import __version__
-from ionq_mcp.server import _call, _prompts, _resources
+from ionq_mcp.server import _call, _prompts, _resources, _skill_resources
 from ionq_mcp.server._config import ServerConfig
 from ionq_mcp.server._results import output_schema_for
 from ionq_mcp.server._upstream import Upstream
@@ -122,6 +122,7 @@ class ServerApp(Server[Any]):
             on_list_prompts=partial(_prompts.list_prompts, self),
             on_get_prompt=partial(_prompts.get_prompt, self),
         )
+        _skill_resources.install(self)  # skill:// resources' SEP-2640 methods (skills/list, skills/get)
 
     @property
     def handlers(self) -> dict[str, _call.Handler]:

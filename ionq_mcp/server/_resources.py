@@ -1,7 +1,7 @@
 """Resources: backends and jobs as JSON documents an MCP client can attach to a conversation.
 
 ``ionq://backends`` (every backend), and the templates ``ionq://backends/{backend}`` and
-``ionq://jobs/{job_id}``. A read goes through the same validation as the matching tool (``get_backend``,
+``ionq://jobs/{job_id}``; plus the skill pack's ``skill://`` files (:mod:`._skill_resources`). A read goes through the same validation as the matching tool (``get_backend``,
 ``get_job``), so a malformed id is refused before anything is sent; upstream failures become MCP errors whose
 message carries the same hint a tool error would.
 """
@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from mcp import MCPError
+
+from ionq_mcp.server import _skill_resources
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
@@ -60,7 +62,7 @@ _ROUTES: tuple[tuple[re.Pattern[str], str, str | None], ...] = (
 async def list_resources(
     app: Any, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
 ) -> types.ListResourcesResult:
-    return types.ListResourcesResult(resources=list(RESOURCES))
+    return types.ListResourcesResult(resources=[*RESOURCES, *_skill_resources.skill_resources()])
 
 
 async def list_resource_templates(
@@ -78,6 +80,8 @@ async def read_resource(
     from ionq_mcp.server._validation import format_problems, validate_call
 
     uri = str(params.uri)
+    if _skill_resources.is_skill_uri(uri):
+        return _skill_resources.read_skill_resource(uri)
     for pattern, op_name, arg_name in _ROUTES:
         match = pattern.match(uri)
         if match:

@@ -82,6 +82,21 @@ def test_inspector_reads_a_resource(tmp_path):
 
 
 @needs_inspector
+def test_inspector_lists_and_reads_the_skill_resources(tmp_path):
+    from ionq_mcp.skills import PACK_DIR
+
+    listed = _inspect(tmp_path, "--method", "resources/list")
+    assert listed.returncode == 0, listed.stderr
+    uris = {r["uri"] for r in json.loads(listed.stdout)["resources"]}
+    assert "skill://ionq-running-circuits/SKILL.md" in uris
+    done = _inspect(tmp_path, "--method", "resources/read", "--uri", "skill://ionq-running-circuits/SKILL.md")
+    assert done.returncode == 0, done.stderr
+    (content,) = json.loads(done.stdout)["contents"]
+    assert content["mimeType"] == "text/markdown"
+    assert content["text"] == (PACK_DIR / "ionq-running-circuits" / "SKILL.md").read_text(encoding="utf-8")
+
+
+@needs_inspector
 def test_inspector_over_streamable_http_needs_the_token(tmp_path):
     import socket
 

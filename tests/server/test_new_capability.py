@@ -79,5 +79,5 @@ async def test_a_new_tool_on_a_guarded_endpoint_still_goes_through_the_spend_gua
     assert sandbox.request_log.count(method="POST", path_prefix="/jobs") == 1  # the simulator job only
     assert sandbox.request_log.count(method="POST", path_prefix="/sessions") == 0
     assert not free.is_error, free.content
-    audit = Path(server.guard.audit_path).read_text()
+    audit = Path(server.guard.audit_log.path).read_text()
     assert '"tool":"submit_raw_job"' in audit and '"outcome":"refused"' in audit and '"outcome":"submitted"' in audit
