@@ -1,8 +1,8 @@
 """Benchmark the sandbox's simulator engine against qiskit-aer on the same circuits, in the same run.
 
 Run: ``flock /tmp/ionq-bench.lock .venv/bin/python bench/bench_simulator.py [--repeats 5] [--skip-29]
-[--skip-noisy]`` (the 29-qubit subprocesses take ``/tmp/ionq-bigmem.lock`` themselves when it exists) (needs the ``bench`` extra: qiskit, qiskit-aer). Prints Markdown
-tables and writes ``bench/results/simulator-<timestamp>.json``.
+[--skip-noisy]`` (the 29-qubit subprocesses take ``/tmp/ionq-bigmem.lock`` themselves when it exists; needs
+the ``bench`` extra: qiskit, qiskit-aer). Prints Markdown tables and writes ``bench/results/simulator-<timestamp>.json``.
 
 What is measured (every comparison interleaved run by run, the order of the two engines shuffled each time,
 medians reported):
@@ -252,7 +252,8 @@ def main() -> None:
         print(f"| {r['case']} | {r['ours_s']:.3f} | {r['aer_s']:.3f} | {r['ratio']:.2f} | {diff} |")
     if ghz:
         print(f"\n| case | time (s) | peak RSS (GiB) | state copy (s) | floor = {ghz['qubits']} x copy (s) | "
-              f"time / floor | first touch of 4 GiB (s) | correct |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
+              f"time / floor | first touch of 4 GiB (s) | correct |\n"
+              f"| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
               f"| {ghz['case']} | {ghz['ours_s']:.2f} | {ghz['peak_rss_gib']:.2f} | {ghz['state_copy_s']:.2f} | "
               f"{ghz['floor_s']:.1f} | {ghz['ratio_to_floor']:.2f} | {ghz['first_touch_s']:.1f} | {ghz['correct']} |")
     print(f"\n{meta}")

@@ -81,7 +81,8 @@ _ADD_NEW = """INSERT INTO usage_daily VALUES (NEW.organization_id, substr(NEW.su
                                     NEW.submitter_id, NEW.cost, 1, NEW.time_us)
     ON CONFLICT (organization_id, day, project_id, submitter_id) DO UPDATE SET amount = amount + excluded.amount,
         job_count = job_count + 1, time_us = time_us + excluded.time_us;"""
-_REMOVE_OLD = """UPDATE usage_daily SET amount = amount - OLD.cost, job_count = job_count - 1, time_us = time_us - OLD.time_us
+_REMOVE_OLD = """UPDATE usage_daily
+    SET amount = amount - OLD.cost, job_count = job_count - 1, time_us = time_us - OLD.time_us
     WHERE organization_id = OLD.organization_id AND day = substr(OLD.submitted_at, 1, 10)
       AND project_id = OLD.project_id AND submitter_id = OLD.submitter_id;"""
 _USAGE_SCHEMA = """
