@@ -42,6 +42,10 @@ __all__ = ["BATCH_BYTES", "NOISY_SINGLE_PRECISION_QUBITS", "run_noisy"]
 #: From this many qubits on, trajectories run in complex64: sampling needs no double precision, and single
 #: precision halves the memory traffic (so: always).
 NOISY_SINGLE_PRECISION_QUBITS = 1
+#: Most amplitude updates (trajectories x fused ops after their first error x 2**n) a run may need; beyond it
+#: the run is refused up front instead of occupying a worker for hours (about 16x a 20-qubit, 100-gate Aria
+#: circuit with 1,000 shots).
+MAX_WORK = 1 << 38
 #: Most bytes of trajectory states held at once.
 BATCH_BYTES = 256 << 20
 
@@ -218,6 +222,11 @@ def run_noisy(circuit: Circuit, *, shots: int, noise: NoiseModel, rng: np.random
     # rows in the order their trajectories leave the ideal one
     rows = sorted(patterns, key=lambda key: (corrections.op_index(key[0][0]), key))
     first = [corrections.op_index(key[0][0]) for key in rows]
+    work = (len(fused) + sum(len(fused) - f for f in first)) << n
+    if work > MAX_WORK:
+        raise ValueError(f"{shots} noisy shots of this circuit draw {len(rows)} distinct error patterns, each "
+                         f"simulated on its own (about {work:.2e} amplitude updates, the sandbox allows "
+                         f"{MAX_WORK:.2e}); use fewer shots, gates or qubits")
     # one generator per trajectory (and one for the error-free shots): results do not depend on batching
     streams = rng.spawn(len(rows) + 1)
     outcomes: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * (len(rows) + 1)  # error-free shots last

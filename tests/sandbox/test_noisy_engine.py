@@ -193,3 +193,10 @@ def test_shots_are_independent_across_seeds() -> None:
     statistic = float(np.sum((counts - shots * p) ** 2) / (shots * p * (1 - p)))
     low, high = stats.chi2.ppf([0.0005, 0.9995], seeds)
     assert low < statistic < high, (statistic, low, high, counts.var() / (shots * p * (1 - p)))
+
+
+def test_a_run_beyond_the_work_limit_is_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> None:
+    circuit = parse_circuit(GATES, "qis", 3)
+    monkeypatch.setattr(_trajectories, "MAX_WORK", 1000)
+    with pytest.raises(ValueError, match="distinct error patterns"):
+        run_noisy(circuit, shots=5000, noise=NOISY, rng=np.random.default_rng(1))
