@@ -211,7 +211,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['level']:,} | {r['insert_p50_ms']:.3f} | {r['get_p50_ms']:.3f} | {r['list_failed_p50_ms']:.2f} "
               f"| {r['list_nomatch_p50_ms']:.2f} | {r['usage_project_p50_ms']:.1f} | {r['usage_job_p50_ms']:.1f} "
-              f"| {r['submit_jobs_per_s']:.0f} |")
+              f"| {'-' if r['submit_jobs_per_s'] is None else format(r['submit_jobs_per_s'], '.0f')} |")
     last = rows[-1]
     at10k = next((r for r in rows if r["level"] == 10_000), None)
     print(f"\ninsert {last['level']:,} / {base['level']}: {last['insert_p50_ms'] / base['insert_p50_ms']:.2f}x; "
