@@ -2,7 +2,7 @@
 
 * **Cold start**: wall time from ``Popen`` to the ``tools/list`` reply over stdio (2025-11-25 handshake:
   ``initialize``, ``notifications/initialized``, ``tools/list``), median of ``--starts`` runs, the servers
-  interleaved run by run so machine load hits all alike. Ours: ``python -m ionq_mcp.cli serve --sandbox``
+  interleaved run by run in a freshly shuffled order each run so machine load hits all alike. Ours: ``python -m ionq_mcp.cli serve --sandbox``
   (fresh state dir), and the same server started without the CLI dispatcher (``ionq_mcp.server._cli``
   directly, to show what the dispatcher costs). Peer: ``FastMCP.from_openapi`` on
   ``schemas/ionq-quantum-cloud-openapi.yml`` run over stdio by the same interpreter.
@@ -27,11 +27,13 @@
   - ``... stdio ping, lean client``: a JSON-RPC ``ping`` through the same lean connections, the floor of one
     stdio round trip through each server's transport and session with no tool and no upstream request (not
     a ``get_backend`` call: its ratio to ``direct`` only shows scale).
-  All paths are open at once and run in rotation (one call each per round, the order rotated every round) so
-  load hits them alike; median and p90 of ``--calls`` rounds after a warm-up; the ratio to ``direct`` is the
-  overhead.
+  All paths are open at once and called once each per round, in an order shuffled afresh every round (a fixed
+  rotation would always put the same path after the same neighbour), so load hits them alike; median and p90
+  of ``--calls`` rounds after a warm-up; the ratio to ``direct`` is the overhead.
+* ``--baseline-python PY``: the same server from another checkout (e.g. ``main``'s venv interpreter) joins the
+  cold starts and the stdio per-call paths as ``baseline ...`` rows, for before/after comparisons in one run.
 
-Run: ``/work/venv/bin/python bench/bench_server.py [--starts 10] [--calls 300] [--json out.json]``
+Run: ``python bench/bench_server.py [--starts 10] [--calls 300] [--seed 1] [--baseline-python PY] [--json out.json]``
 Needs ``fastmcp==4.1.2`` for the peer (its rows are skipped with a note when it is missing).
 """
 
@@ -41,6 +43,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -54,6 +57,9 @@ from typing import Any, Self
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "schemas" / "ionq-quantum-cloud-openapi.yml"
 SANDBOX_KEY = "sandbox-local-key"
+#: Working directory of every server process: ``python -m ionq_mcp.cli`` puts the cwd first on sys.path, so a
+#: checkout in the cwd would shadow the interpreter's own install (fatal for ``--baseline-python``).
+NEUTRAL_CWD = tempfile.gettempdir()
 
 FASTMCP_SERVER = """
 import os, yaml, httpx2
@@ -79,8 +85,8 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _ours_command() -> list[str]:
-    return [sys.executable, "-m", "ionq_mcp.cli", "serve", "--sandbox"]
+def _ours_command(python: str | None = None) -> list[str]:
+    return [python or sys.executable, "-m", "ionq_mcp.cli", "serve", "--sandbox"]
 
 
 #: the same server without ``ionq_mcp.cli``'s dispatcher (shows what the dispatcher adds to start-up)
@@ -128,7 +134,7 @@ def _read_reply(proc: subprocess.Popen, request_id: int) -> dict[str, Any]:
 def cold_start(command: list[str], env: dict[str, str]) -> tuple[float, int]:
     """Seconds from process start to the ``tools/list`` reply, and the number of tools listed."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(command, env=env, cwd=NEUTRAL_CWD, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
     try:
         _send(proc, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -144,21 +150,27 @@ def cold_start(command: list[str], env: dict[str, str]) -> tuple[float, int]:
     return elapsed, len(reply["result"]["tools"])
 
 
-def bench_cold_start(starts: int) -> dict[str, Any]:
-    runs: dict[str, list[float]] = {"ours (ionq-mcp serve)": [], "ours (server entry)": []}
+def bench_cold_start(starts: int, rng: random.Random, baseline: str | None = None) -> dict[str, Any]:
+    servers: dict[str, tuple[list[str], bool]] = {  # name -> (command, is ours: fresh state dir, our env)
+        "ours (ionq-mcp serve)": (_ours_command(), True),
+        "ours (server entry)": (_ours_direct_command(), True),
+    }
+    if baseline:
+        servers["baseline (ionq-mcp serve)"] = (_ours_command(baseline), True)
+    if _have_fastmcp():
+        servers["fastmcp"] = (_peer_command(), False)
+    runs: dict[str, list[float]] = {name: [] for name in servers}
     tools: dict[str, int] = {}
-    peer = _have_fastmcp()
-    if peer:
-        runs["fastmcp"] = []
     for _ in range(starts):
-        for name, command in (("ours (ionq-mcp serve)", _ours_command()),
-                              ("ours (server entry)", _ours_direct_command())):
-            with tempfile.TemporaryDirectory() as state:
-                elapsed, tools[name] = cold_start(command, _clean_env(IONQ_MCP_STATE_DIR=state))
+        order = list(servers.items())
+        rng.shuffle(order)
+        for name, (command, ours) in order:
+            if ours:
+                with tempfile.TemporaryDirectory() as state:
+                    elapsed, tools[name] = cold_start(command, _clean_env(IONQ_MCP_STATE_DIR=state))
+            else:
+                elapsed, tools[name] = cold_start(command, _peer_env("http://127.0.0.1:9/v0.4"))
             runs[name].append(elapsed)
-        if peer:
-            elapsed, tools["fastmcp"] = cold_start(_peer_command(), _peer_env("http://127.0.0.1:9/v0.4"))
-            runs["fastmcp"].append(elapsed)
     return {name: {"median_s": statistics.median(v), "min_s": min(v), "max_s": max(v), "tools": tools[name]}
             for name, v in runs.items()}
 
@@ -177,6 +189,7 @@ def sandbox_process():
     """``ionq-mcp sandbox`` on a free loopback port (in-memory database); yields its base URL."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "ionq_mcp.cli", "sandbox", "--port", str(port), "--db", ":memory:"],
+                            cwd=NEUTRAL_CWD,
                             env=_clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
@@ -199,8 +212,9 @@ def _stats(samples: list[float]) -> dict[str, float]:
     return {"median_ms": statistics.median(ordered) * 1e3, "p90_ms": ordered[int(0.9 * (len(ordered) - 1))] * 1e3}
 
 
-async def _per_call(base_url: str, calls: int, warmup: int = 30) -> dict[str, Any]:
-    """All paths open at once and called in rotation, one call each per round, so load hits them alike."""
+async def _per_call(base_url: str, calls: int, rng: random.Random, baseline: str | None = None,
+                    warmup: int = 30) -> dict[str, Any]:
+    """All paths open at once and called once each per round in a shuffled order, so load hits them alike."""
     from contextlib import AsyncExitStack
 
     from mcp import Client, StdioServerParameters
@@ -222,7 +236,7 @@ async def _per_call(base_url: str, calls: int, warmup: int = 30) -> dict[str, An
         legacy = await stack.enter_async_context(Client(server, mode="legacy"))
         paths["ours in-process legacy"] = _tool_call(legacy, "get_backend")
 
-        ours = StdioServerParameters(command=sys.executable, args=_ours_command()[1:-1],
+        ours = StdioServerParameters(command=sys.executable, args=_ours_command()[1:-1], cwd=NEUTRAL_CWD,
                                      env=_clean_env(IONQ_API_URL=base_url, IONQ_MCP_STATE_DIR=state))
         ours_client = await stack.enter_async_context(Client(ours, mode="legacy"))
         paths["ours stdio"] = _tool_call(ours_client, "get_backend")
@@ -230,9 +244,15 @@ async def _per_call(base_url: str, calls: int, warmup: int = 30) -> dict[str, An
             LeanStdioClient(_ours_command()[:-1], _clean_env(IONQ_API_URL=base_url, IONQ_MCP_STATE_DIR=state)))
         paths["ours stdio, lean client"] = lean.tool_call("get_backend")
         paths["ours stdio ping, lean client"] = lean.ping
+        if baseline:
+            base_lean = await stack.enter_async_context(LeanStdioClient(
+                _ours_command(baseline)[:-1], _clean_env(IONQ_API_URL=base_url, IONQ_MCP_STATE_DIR=state)))
+            paths["baseline stdio, lean client"] = base_lean.tool_call("get_backend")
+            paths["baseline stdio ping, lean client"] = base_lean.ping
 
         if _have_fastmcp():
-            peer = StdioServerParameters(command=sys.executable, args=_peer_command()[1:], env=_peer_env(base_url))
+            peer = StdioServerParameters(command=sys.executable, args=_peer_command()[1:], env=_peer_env(base_url),
+                                         cwd=NEUTRAL_CWD)
             peer_client = await stack.enter_async_context(Client(peer, mode="legacy"))
             names = {t.name for t in (await peer_client.list_tools()).tools}
             peer_tool = next(n for n in ("getBackend", "get_backend") if n in names)
@@ -244,8 +264,8 @@ async def _per_call(base_url: str, calls: int, warmup: int = 30) -> dict[str, An
         samples: dict[str, list[float]] = {name: [] for name in paths}
         order = list(paths.items())
         for round_number in range(warmup + calls):
-            shift = round_number % len(order)
-            for name, call in order[shift:] + order[:shift]:
+            rng.shuffle(order)
+            for name, call in order:
                 start = time.perf_counter()
                 await call()
                 if round_number >= warmup:
@@ -268,7 +288,7 @@ class LeanStdioClient:
 
     async def __aenter__(self) -> Self:
         self._proc = await asyncio.create_subprocess_exec(
-            *self._command, env=self._env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            *self._command, env=self._env, cwd=NEUTRAL_CWD, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, limit=1 << 24)
         await self.request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
                                           "clientInfo": {"name": "bench-lean", "version": "0"}})
@@ -356,19 +376,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--starts", type=int, default=10, help="cold starts per server (default 10)")
     parser.add_argument("--calls", type=int, default=300, help="timed calls per path (default 300)")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the shuffled orders (default 1)")
+    parser.add_argument("--baseline-python", metavar="PY",
+                        help="interpreter of another checkout whose server joins as 'baseline' rows")
     args = parser.parse_args(argv)
     if not _have_fastmcp():
         print("note: fastmcp==4.1.2 is not installed; peer rows skipped (pip install -e '.[bench]')")
 
     report: dict[str, Any] = {"python": sys.version.split()[0], "load_avg": os.getloadavg()}
-    report["cold_start"] = bench_cold_start(args.starts)
+    rng = random.Random(args.seed)
+    report["cold_start"] = bench_cold_start(args.starts, rng, args.baseline_python)
     print(f"cold start to first tools/list over stdio (median of {args.starts}):")
     for name, row in report["cold_start"].items():
-        print(f"  {name:<22} {row['median_s']:.3f} s  (min {row['min_s']:.3f}, max {row['max_s']:.3f}; "
+        print(f"  {name:<26} {row['median_s']:.3f} s  (min {row['min_s']:.3f}, max {row['max_s']:.3f}; "
               f"{row['tools']} tools)")
 
     with sandbox_process() as base_url:
-        report["per_call"] = asyncio.run(_per_call(base_url, args.calls))
+        report["per_call"] = asyncio.run(_per_call(base_url, args.calls, rng, args.baseline_python))
     print(f"get_backend(simulator) against a loopback sandbox ({args.calls} calls):")
     for name, row in report["per_call"].items():
         print(f"  {name:<32} median {row['median_ms']:.3f} ms  p90 {row['p90_ms']:.3f} ms  "

@@ -30,11 +30,12 @@ from typing import Any
 import anyio
 from mcp import Client
 
+from ionq_mcp.catalog import load_catalog
 from ionq_mcp.guard import Guard, GuardPolicy
 from ionq_mcp.sandbox import Sandbox, SandboxConfig
 from ionq_mcp.server import build_server
 from ionq_mcp.server._config import ServerConfig
-from ionq_mcp.server._guarded import job_body
+from ionq_mcp.server._spending import job_body
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BELL = {"qubits": 2, "gateset": "qis",
@@ -109,13 +110,14 @@ def guard_overhead(samples: int) -> dict[str, float]:
         {"gate": "h", "target": i % 20} if i % 2 else {"gate": "cnot", "control": i % 20, "target": (i + 1) % 20}
         for i in range(2000)]}}
     out: dict[str, float] = {"samples": samples}
+    create_job = load_catalog().get("create_job")
     with tempfile.TemporaryDirectory() as tmp:
         guard = Guard(GuardPolicy(allow_qpu=True, max_job_cost_usd=1e9, daily_budget_usd=1e12,
                                   confirm_above_usd=1e9), Path(tmp) / "ledger.sqlite3", Path(tmp) / "audit.jsonl")
         for name, arguments in (("simulator_create_job_us", payload), ("simulator_2000_gates_us", big)):
             start = time.perf_counter()
             for _ in range(samples):
-                body = job_body(arguments)
+                body = job_body(create_job, arguments)
                 guard.check_backend(body["backend"])
                 guard.audit("create_job", body, "submitted", estimated_usd=0.0, job_id="0000")
             out[name] = (time.perf_counter() - start) / samples * 1e6

@@ -91,10 +91,18 @@ def gate_documentation(gateset: circuits.Gateset) -> str:
     return "; ".join(_describe_group([s.name for s in specs], specs[0]) for specs in groups.values())
 
 
-_BACKENDS_FACT = (
-    "simulator: free, ideal or with a noise model, up to 29 qubits; qpu.aria-1, qpu.aria-2: 25 qubits; "
-    "qpu.forte-1, qpu.forte-enterprise-1: 36 qubits (all-to-all connectivity)."
-)
+def _backends_fact() -> str:
+    """Each backend's qubit count from :data:`circuits.BACKEND_QUBITS`, QPUs of the same size grouped."""
+    by_size: dict[int, list[str]] = {}
+    for name, qubits in circuits.BACKEND_QUBITS.items():
+        if circuits.is_qpu(name):
+            by_size.setdefault(qubits, []).append(name)
+    qpus = "; ".join(f"{', '.join(names)}: {size} qubits" for size, names in by_size.items())
+    return (f"{circuits.SIMULATOR}: free, ideal or with a noise model, up to "
+            f"{circuits.BACKEND_QUBITS[circuits.SIMULATOR]} qubits; {qpus} (all-to-all connectivity).")
+
+
+_BACKENDS_FACT = _backends_fact()
 _COST_FACT = (
     "QPU jobs cost real money: call get_job_estimate (or the estimate_circuit_cost workflow) first."
 )
@@ -105,9 +113,9 @@ _BIT_ORDER = (
 
 _CREATE_JOB = (
     "Submit a job to the simulator or a QPU. " + _COST_FACT + " Returns the job id; poll get_job until "
-    "completed, then get_job_probabilities. Backends: " + _BACKENDS_FACT + " Shots 1..1,000,000, at most "
-    f"{circuits.MAX_QPU_SHOTS:,} on a QPU; settings.error_mitigation.debiasing needs >= "
-    f"{circuits.MIN_DEBIASING_SHOTS} shots (QPU only) and is ON by default for QIS-gate QPU jobs with >= "
+    "completed, then get_job_probabilities. Backends: " + _BACKENDS_FACT + f" Shots {circuits.MIN_SHOTS}.."
+    f"{circuits.MAX_SHOTS:,}, at most {circuits.MAX_QPU_SHOTS:,} on a QPU; settings.error_mitigation.debiasing "
+    f"needs >= {circuits.MIN_DEBIASING_SHOTS} shots (QPU only) and is ON by default for QIS-gate QPU jobs with >= "
     f"{circuits.MIN_DEBIASING_SHOTS} shots (billed at the error-mitigation minimum; set false to avoid). "
     "input by type: ionq.circuit.v1 {gateset, qubits, circuit:[gate]}; ionq.multi-circuit.v1 {gateset, "
     "qubits, circuits:[{name, circuit, gateset?}]} (each circuit inherits input.gateset); qctrl.qaoa.v1 "
@@ -125,11 +133,16 @@ _VARIANT_ID = "Debiasing variant id, from get_job output.error_mitigation.debias
 
 #: "METHOD /path" -> overlay. Keys: description, args (argument name -> description), result_key (wrapper key
 #: for responses that are not objects), visible (dotted property path -> replacement schema in the
-#: model-visible input schema only; validation keeps the full spec schema).
+#: model-visible input schema only; validation keeps the full spec schema). Presentation (fields of
+#: :class:`~ionq_mcp.catalog.Operation`): result_kind (distribution | samples; default object), role (submit |
+#: estimate | status | results: the server's instructions name the tool), describes_upstream (the result says
+#: where calls go), lister ("METHOD /path" of the tool that lists this operation's ids; default GET of the
+#: path's first segment), completed_first (results exist only once the job completed).
 OVERLAY: dict[str, dict[str, Any]] = {
     "GET /whoami": {
         "description": "Identify the API key in use: key id, key name and project id. Also tells whether "
                        "results come from the local sandbox (simulated) or the IonQ cloud.",
+        "describes_upstream": True,
     },
     "GET /backends": {
         "description": "List IonQ backends with status, qubits, queue time and degraded flag. " + _BACKENDS_FACT,
@@ -153,6 +166,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
                  "characterization_id": "Characterization id (UUID), e.g. get_backend's characterization_id."},
     },
     "POST /jobs": {
+        "role": "submit",
         "description": _CREATE_JOB,
         "args": {
             "type": "Job type; selects the shape of input.",
@@ -177,6 +191,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
         "args": {"ids": "Job ids to delete."},
     },
     "GET /jobs/{UUID}": {
+        "role": "status",
         "description": "Get a job: status (submitted, ready, started, completed, failed, canceled), failure "
                        "code and message, stats (qubits, gate counts), child job ids and debiasing variants.",
     },
@@ -185,6 +200,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
         "description": "Get a job's estimated and final cost in USD (0 on the simulator).",
     },
     "GET /jobs/estimate": {
+        "role": "estimate",
         "description": "Estimate a job's cost in USD and its execution and queue time before submitting it. "
                        "Count gates as IonQ bills them: a multi-controlled gate on N qubits is 6*(N-2) "
                        "two-qubit gates.",
@@ -211,23 +227,27 @@ OVERLAY: dict[str, dict[str, Any]] = {
                        + _BIT_ORDER,
         "args": {"sharpen": "Debiased jobs: plurality vote across variants instead of averaging."},
         "result_key": "probabilities",
+        "result_kind": "distribution", "completed_first": True, "role": "results",
     },
     "GET /jobs/{UUID}/variants/{variantId}/results/probabilities": {
         "description": "Get one debiasing variant's probabilities (keys as in get_job_probabilities).",
         "args": {"variant_id": _VARIANT_ID},
         "result_key": "probabilities",
+        "result_kind": "distribution", "completed_first": True,
     },
     "GET /jobs/{UUID}/variants/{variantId}/results/histogram": {
         "description": "Get one debiasing variant's raw counts per basis state (keys as in "
                        "get_job_probabilities).",
         "args": {"variant_id": _VARIANT_ID},
         "result_key": "histogram",
+        "result_kind": "distribution", "completed_first": True,
     },
     "GET /jobs/{UUID}/variants/{variantId}/results/shots": {
         "description": "Get one debiasing variant's shot-by-shot outcomes.",
         "args": {"variant_id": _VARIANT_ID},
         "result_key": "shots",
         "result_schema": {},
+        "result_kind": "samples", "completed_first": True,
     },
     "POST /sessions": {
         "description": "Reserve a QPU for a batch of jobs (beta). Jobs join with create_job(session_id=...). "
@@ -248,6 +268,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
                        "per day, week or month, grouped by job, project or user.",
         "args": {"organization_id": "Organization id.", "start_date": "First day, inclusive (YYYY-MM-DD).",
                  "end_date": "Last day, exclusive (YYYY-MM-DD)."},
+        "lister": "GET /whoami",
     },
 }
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 
+#: IonQ's API v0.4, where calls go unless ``IONQ_API_URL`` or the caller says otherwise.
+IONQ_BASE_URL = "https://api.ionq.co/v0.4"
+
 
 def is_loopback_host(host: str) -> bool:
     """True for ``localhost``, ``*.localhost`` (RFC 6761) and loopback IPv4/IPv6 literals (brackets allowed).

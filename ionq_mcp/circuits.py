@@ -38,7 +38,6 @@ BACKEND_QUBITS: dict[str, int] = {
     "qpu.forte-enterprise-1": 36,
 }
 JOB_BACKENDS: tuple[str, ...] = tuple(BACKEND_QUBITS)
-QPU_BACKENDS: tuple[str, ...] = tuple(b for b in BACKEND_QUBITS if b != SIMULATOR)
 
 #: Noise models of the simulator and the largest circuit each may simulate (the modelled QPU's size).
 NOISE_MODEL_QUBITS: dict[str, int] = {
@@ -65,6 +64,8 @@ QAOA_JOB = "qctrl.qaoa.v1"
 #: OpenAPI says ``quantum-function``, the job JSON Schema says ``quantum-function.v1``: both are accepted.
 QUANTUM_FUNCTION_JOBS: tuple[str, ...] = ("quantum-function", "quantum-function.v1")
 JOB_TYPES: tuple[str, ...] = (CIRCUIT_JOB, MULTI_CIRCUIT_JOB, QAOA_JOB, *QUANTUM_FUNCTION_JOBS)
+#: Job statuses after which nothing changes (results, failure or cancellation are final).
+TERMINAL_JOB_STATUSES: frozenset[str] = frozenset({"completed", "failed", "canceled"})
 
 
 def is_qpu(backend: str) -> bool:
@@ -144,8 +145,6 @@ NATIVE_GATES: dict[str, GateSpec] = {
 }
 
 GATESETS: dict[str, dict[str, GateSpec]] = {"qis": QIS_GATES, "native": NATIVE_GATES}
-
-_QUBIT_KEYS = ("target", "targets", "control", "controls")
 
 
 class Gate(NamedTuple):

@@ -5,7 +5,7 @@
   rooted at :class:`IonQError`, async pagination, and result helpers (qubit 0 is the rightmost bit).
 """
 
-from ionq_mcp.client._client import IonQClient
+from ionq_mcp.client._client import IonQClient, resolve_results
 from ionq_mcp.client._errors import (
     APIConnectionError,
     APIStatusError,
@@ -66,7 +66,6 @@ from ionq_mcp.client._results import (
     TopK,
     bitstring,
     counts_from_probabilities,
-    resolve_results,
     to_bitstrings,
     top_k,
 )

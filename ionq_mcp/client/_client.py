@@ -19,6 +19,7 @@ from datetime import date
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+import anyio
 import httpx
 from pydantic import BaseModel, RootModel
 
@@ -48,30 +49,14 @@ from ionq_mcp.client._models import (
     Whoami,
 )
 from ionq_mcp.client._pagination import iter_numbered_pages, iter_token_pages
-from ionq_mcp.client._results import resolve_results
 from ionq_mcp.client._retry import RetryPolicy
 
-__all__ = ["IonQClient"]
+__all__ = ["IonQClient", "resolve_results"]
 
 M = TypeVar("M", bound=BaseModel)
 _BackendList = RootModel[list[Backend]]
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_JOB_FIELDS = (
-    "type",
-    "backend",
-    "shots",
-    "input",
-    "name",
-    "metadata",
-    "settings",
-    "noise",
-    "dry_run",
-    "session_id",
-    "external_settings",
-)
-
-
 class IonQClient:
     """Async client for the IonQ Quantum Cloud API v0.4.
 
@@ -115,10 +100,6 @@ class IonQClient:
     @property
     def has_api_key(self) -> bool:
         return self._session.config.api_key is not None
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        return self._session.config.retry
 
     async def aclose(self) -> None:
         await self._session.aclose()
@@ -499,6 +480,35 @@ class IonQClient:
     async def get_results(self, job_id: str, *, sharpen: bool | None = None) -> dict[str, Probabilities]:
         """Probabilities per circuit: ``{job_id: probs}``, or ``{child_id: probs}`` for a multi-circuit parent."""
         return await resolve_results(self, job_id, sharpen=sharpen)
+
+
+async def resolve_results(
+    client: IonQClient, job_id: str, *, sharpen: bool | None = None, max_concurrency: int = 8
+) -> dict[str, Probabilities]:
+    """Probabilities of a job, resolving a multi-circuit parent to its children.
+
+    Returns ``{job_id: probabilities}`` for a single-circuit job, and ``{child_id: probabilities}`` (in the
+    order of ``child_job_ids``) for a parent. A parent whose own probabilities endpoint already answers with
+    ``{child_id: {state: p}}`` is split without further requests.
+    """
+    job = await client.get_job(job_id)
+    children = job.child_job_ids or []
+    if not children:
+        probs = await client.get_job_probabilities(job_id, sharpen=sharpen)
+        if probs.root and all(isinstance(v, dict) for v in probs.root.values()):
+            return {cid: Probabilities.model_validate(v) for cid, v in probs.root.items()}
+        return {job_id: probs}
+    results: dict[str, Probabilities] = {}
+    limiter = anyio.Semaphore(max_concurrency)
+
+    async def fetch(child: str) -> None:
+        async with limiter:
+            results[child] = await client.get_job_probabilities(child, sharpen=sharpen)
+
+    async with anyio.create_task_group() as tg:
+        for child in children:
+            tg.start_soon(fetch, child)
+    return {child: results[child] for child in children}
 
 
 def type_name(value: Any) -> str:

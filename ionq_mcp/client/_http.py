@@ -26,7 +26,7 @@ import anyio
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from ionq_mcp._net import is_loopback_host
+from ionq_mcp._net import IONQ_BASE_URL, is_loopback_host
 from ionq_mcp._version import __version__
 from ionq_mcp.client._errors import (
     APIConnectionError,
@@ -50,7 +50,7 @@ __all__ = [
     "resolve_config",
 ]
 
-DEFAULT_BASE_URL = "https://api.ionq.co/v0.4"
+DEFAULT_BASE_URL = IONQ_BASE_URL
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-amz-request-id", "x-correlation-id")
 _log = logging.getLogger("ionq_mcp.client")
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, SerializationInfo, model_serializer
 
+from ionq_mcp.circuits import TERMINAL_JOB_STATUSES
+
 __all__ = [
     "TERMINAL_JOB_STATUSES",
     "Backend",
@@ -61,7 +63,6 @@ __all__ = [
 Number = int | float
 
 #: Job statuses after which nothing changes any more.
-TERMINAL_JOB_STATUSES: frozenset[str] = frozenset({"completed", "failed", "canceled"})
 
 
 class IonQModel(BaseModel):

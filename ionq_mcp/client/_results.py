@@ -1,4 +1,4 @@
-"""Result helpers: bit order, counts from probabilities, top-k, and multi-circuit results.
+"""Result helpers: bit order, counts from probabilities and top-k (pure functions; no I/O).
 
 Bit order (IonQ's convention, which these helpers keep): a result key is the decimal integer ``k`` of the
 measured basis state, with qubit 0 as the LEAST significant bit, i.e. ``k = sum(b_q * 2**q)``. The bitstring
@@ -10,21 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
-
-import anyio
+from typing import Any, NamedTuple, TypeVar
 
 from ionq_mcp.client._errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from ionq_mcp.client._client import IonQClient
-    from ionq_mcp.client._models import Probabilities
 
 __all__ = [
     "TopK",
     "bitstring",
     "counts_from_probabilities",
-    "resolve_results",
     "to_bitstrings",
     "top_k",
 ]
@@ -94,34 +87,3 @@ def top_k(dist: Mapping[K, float], k: int) -> TopK:
     ranked = sorted(dist.items(), key=lambda kv: -kv[1])
     head = ranked[:k]
     return TopK(items=head, remaining=math.fsum(v for _, v in ranked[k:]))
-
-
-async def resolve_results(
-    client: IonQClient, job_id: str, *, sharpen: bool | None = None, max_concurrency: int = 8
-) -> dict[str, Probabilities]:
-    """Probabilities of a job, resolving a multi-circuit parent to its children.
-
-    Returns ``{job_id: probabilities}`` for a single-circuit job, and ``{child_id: probabilities}`` (in the
-    order of ``child_job_ids``) for a parent. A parent whose own probabilities endpoint already answers with
-    ``{child_id: {state: p}}`` is split without further requests.
-    """
-    from ionq_mcp.client._models import Probabilities
-
-    job = await client.get_job(job_id)
-    children = job.child_job_ids or []
-    if not children:
-        probs = await client.get_job_probabilities(job_id, sharpen=sharpen)
-        if probs.root and all(isinstance(v, dict) for v in probs.root.values()):
-            return {cid: Probabilities.model_validate(v) for cid, v in probs.root.items()}
-        return {job_id: probs}
-    results: dict[str, Probabilities] = {}
-    limiter = anyio.Semaphore(max_concurrency)
-
-    async def fetch(child: str) -> None:
-        async with limiter:
-            results[child] = await client.get_job_probabilities(child, sharpen=sharpen)
-
-    async with anyio.create_task_group() as tg:
-        for child in children:
-            tg.start_soon(fetch, child)
-    return {child: results[child] for child in children}

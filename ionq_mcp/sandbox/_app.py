@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -36,7 +36,17 @@ from ionq_mcp.sandbox._runner import now_iso
 from ionq_mcp.sandbox._validate import loads_finite, validate_body, validate_job, without_nulls
 
 if TYPE_CHECKING:
-    from ionq_mcp.sandbox import Sandbox
+    from ionq_mcp.sandbox._config import SandboxConfig
+    from ionq_mcp.sandbox._runner import Runner
+    from ionq_mcp.sandbox._store import Store
+
+
+class Sandbox(Protocol):
+    """What the endpoints use of a :class:`ionq_mcp.sandbox.Sandbox`: its configuration, store and runner."""
+
+    config: SandboxConfig
+    store: Store
+    runner: Runner
 
 Handler = Callable[[Request, "Context"], Awaitable[Response]]
 

@@ -21,7 +21,7 @@ from ionq_mcp.sandbox._config import DEFAULT_SANDBOX_KEY, ApiKey, SandboxConfig
 from ionq_mcp.sandbox._faults import FaultRule
 
 if TYPE_CHECKING:
-    from ionq_mcp.sandbox import Sandbox
+    from ionq_mcp.sandbox._sandbox import Sandbox
 
 DEFAULT_PORT = 8600
 
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"ionq-mcp sandbox: --fault: {error}", file=sys.stderr)
         return 2
-    from ionq_mcp.sandbox import Sandbox
+    from ionq_mcp.sandbox._sandbox import Sandbox
 
     try:
         if config.db_path != ":memory:":
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(sandbox: Sandbox, host: str, port: int) -> None:
     import uvicorn
 
-    from ionq_mcp.sandbox import _listening_url
+    from ionq_mcp.sandbox._sandbox import _listening_url
 
     server = uvicorn.Server(uvicorn.Config(sandbox.app, host=host, port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())

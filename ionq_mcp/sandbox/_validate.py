@@ -1,13 +1,13 @@
 """Request validation: the OpenAPI component schemas for shape, :func:`ionq_mcp.circuits.parse_job` for meaning.
 
-The spec's own schemas are used where they fit. Where they do not, the schema is adjusted here and the choice is
-recorded in docs/spec-deviations.md:
+The component schemas come from :func:`ionq_mcp.openapi.load` (the one loader: the spec's reconciliations applied,
+JSON Schema 2020-12). Where the sandbox must accept more, or wants clearer messages, than the spec allows, the
+schema is adjusted here and the choice is recorded in docs/spec-deviations.md:
 
 * gates (``Gate_QisGate``/``Gate_NativeGate``) are checked by ``parse_job`` only: the spec's gate schemas lack
   pauliexp's ``terms``/``coefficients``/``time`` and give poor messages through ``anyOf``;
 * ``JsonCircuitInput`` and the multi-circuit entries become one object schema with ``gateset`` in
   ``{qis, native}`` (the ``anyOf`` of the spec reports "not valid under any of the given schemas");
-* ``type`` ``quantum-function.v1`` is accepted beside ``quantum-function``;
 * QAOA's ``external_settings`` (Q-CTRL credentials) is optional: the sandbox solves maxcut itself;
 * top-level ``lang`` is tolerated and a decimal string in ``shots`` is read as a number, because cirq-ionq
   sends both (``"lang": "json"``, ``"shots": "100"``);
@@ -18,7 +18,6 @@ Every problem becomes a 400 whose ``validation.keys`` lists the offending keys a
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import math
@@ -27,9 +26,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
-import yaml
 
-from ionq_mcp import _paths, circuits
+from ionq_mcp import circuits, openapi
 from ionq_mcp.sandbox._errors import ApiError
 
 _CIRCUIT_OBJECT = {
@@ -53,51 +51,10 @@ _JOB_SCHEMAS = {
     "quantum-function.v1": "QuantumFunctionJobCreationPayload",
 }
 
-#: Top-level job keys the sandbox tolerates beyond the spec (sent by published clients).
-TOLERATED_JOB_KEYS = ("lang",)
-
-
-def _nullable_to_json_schema(node: Any) -> Any:
-    """Rewrite OpenAPI 3.0 ``nullable: true`` as JSON Schema (``type: [X, "null"]`` or ``anyOf`` with null)."""
-    if isinstance(node, list):
-        return [_nullable_to_json_schema(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _nullable_to_json_schema(v) for k, v in node.items() if k not in ("example", "examples")}
-    if out.pop("nullable", False):
-        if isinstance(out.get("type"), str):
-            out["type"] = [out["type"], "null"]
-            if "enum" in out:
-                out["enum"] = [*out["enum"], None]
-        else:
-            out = {"anyOf": [out, {"type": "null"}]}
-    return out
-
-
-@functools.cache
-def openapi() -> dict[str, Any]:
-    """IonQ's OpenAPI document (parsed once)."""
-    with open(_paths.openapi_path(), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
-#: Characterization timings are seconds (the spec's own description), so fractions: not the spec's `integer`.
-_TIMING_KEYS = ("1q", "2q", "readout", "reset", "t1", "t2")
-
-
-def corrected(document: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of IonQ's OpenAPI document with the errors docs/spec-deviations.md records fixed where they concern
-    responses (characterization timings are numbers of seconds). The contract test checks responses against it."""
-    out = copy.deepcopy(dict(document))
-    timing = out["components"]["schemas"]["Characterization"]["properties"]["timing"]["properties"]
-    for key in _TIMING_KEYS:
-        timing[key]["type"] = "number"
-    return out
-
 
 @functools.cache
 def _components() -> dict[str, Any]:
-    schemas = corrected(openapi())["components"]["schemas"]
+    schemas = openapi.load().json_schema_components()
     schemas["JsonCircuitInput"] = {**_CIRCUIT_OBJECT, "properties": {
         k: v for k, v in _CIRCUIT_OBJECT["properties"].items() if k not in ("name", "registers")}}
     multi = schemas["JsonMultiCircuitInput"]
@@ -108,18 +65,17 @@ def _components() -> dict[str, Any]:
     for name in ("QuantumFunctionJobCreationPayload", "QctrlQaoaJobCreationPayload"):
         schemas[name]["properties"]["lang"] = {"type": "string"}
         schemas[name]["additionalProperties"] = False
-    schemas["QuantumFunctionJobCreationPayload"]["properties"]["type"]["enum"] = list(circuits.QUANTUM_FUNCTION_JOBS)
     schemas["QuantumFunctionJobCreationPayload"]["properties"]["noise"] = {"$ref": "#/components/schemas/Noise"}
     schemas["QctrlQaoaJobCreationPayload"]["required"] = ["backend", "type", "input"]
     schemas["QctrlQaoaJobCreationPayload"]["properties"]["noise"] = {"$ref": "#/components/schemas/Noise"}
-    return _nullable_to_json_schema(schemas)
+    return schemas
 
 
 @functools.cache
 def validator(component: str) -> jsonschema.protocols.Validator:
     """A JSON Schema validator for one (adjusted) OpenAPI component schema."""
     root = {"$ref": f"#/components/schemas/{component}", "components": {"schemas": _components()}}
-    return jsonschema.Draft7Validator(root)
+    return jsonschema.Draft202012Validator(root)
 
 
 def _dotted(path: Any) -> str:

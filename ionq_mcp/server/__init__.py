@@ -6,6 +6,29 @@ ready for ``mcp.Client(server)`` in-process, stdio or streamable HTTP (:mod:`._t
 
 from ionq_mcp.server._app import ServerApp, build_server
 from ionq_mcp.server._call import ToolCall
+from ionq_mcp.server._cli import (
+    add_call_arguments,
+    add_demo_arguments,
+    add_serve_arguments,
+    add_tools_arguments,
+    run_call,
+    run_demo,
+    run_serve,
+    run_tools,
+)
 from ionq_mcp.server._config import ServerConfig
 
-__all__ = ["ServerApp", "ServerConfig", "ToolCall", "build_server"]
+__all__ = [
+    "ServerApp",
+    "ServerConfig",
+    "ToolCall",
+    "add_call_arguments",
+    "add_demo_arguments",
+    "add_serve_arguments",
+    "add_tools_arguments",
+    "build_server",
+    "run_call",
+    "run_demo",
+    "run_serve",
+    "run_tools",
+]

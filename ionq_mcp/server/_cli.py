@@ -56,7 +56,8 @@ def _build(args: argparse.Namespace, **overrides: Any) -> Any:
     configuration is refused."""
     from dataclasses import replace
 
-    from ionq_mcp.server import ServerConfig, build_server
+    from ionq_mcp.server._app import build_server
+    from ionq_mcp.server._config import ServerConfig
 
     try:
         return build_server(replace(ServerConfig.from_args(args), **overrides))

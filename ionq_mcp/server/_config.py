@@ -85,11 +85,6 @@ class ServerConfig:
         }
         return "ServerConfig(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
-    @property
-    def uses_sandbox(self) -> bool:
-        """True when calls go to the in-process sandbox (no key, ``--sandbox``, or a Sandbox handed in)."""
-        return self.sandbox is not None or self.force_sandbox or not self.api_key
-
     def resolved_state_dir(self) -> Path:
         """The state directory (created on first use)."""
         if self.state_dir is not None:

@@ -93,11 +93,6 @@ def seal_state(digest: str, *, now: float | None = None) -> str:
     return f"{payload}.{tag}"
 
 
-def state_matches(state: str | None, digest: str, *, now: float | None = None) -> bool:
-    """True only for a state this process minted, unexpired, for exactly this digest (no side effect)."""
-    return _open_state(state, digest, now=now) is not None
-
-
 def _open_state(state: str | None, digest: str, *, now: float | None = None) -> dict[str, Any] | None:
     if not state or state.count(".") != 1:
         return None

@@ -16,11 +16,7 @@ if TYPE_CHECKING:
     from ionq_mcp.catalog import Operation
     from ionq_mcp.server._upstream import Upstream
 
-__all__ = ["ToolUnavailable", "error_result", "hint_for", "text_error", "validation_error"]
-
-
-class ToolUnavailable(Exception):
-    """The tool exists in the catalog but this build cannot carry it out (e.g. a workflow without code)."""
+__all__ = ["error_result", "hint_for", "text_error", "validation_error"]
 
 
 def text_error(text: str, structured: dict | None = None) -> types.CallToolResult:
@@ -46,22 +42,20 @@ def validation_error(op: Operation, text: str, problems: list[Any],
     return text_error(redact(text), {"error": {"type": "invalid_arguments", "tool": op.name, "problems": listed}})
 
 
-def _lister(op: Operation) -> str:
-    return {
-        "jobs": "list_jobs",
-        "sessions": "list_sessions",
-        "backends": "list_backends",
-        "usage": "whoami",
-    }.get(op.capability, "list_jobs")
-
-
 def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None) -> str:
     """What the agent (or the user) should do about ``exc`` raised while running ``op``."""
+    from ionq_mcp.client import (  # loaded: a handler ran, or the client failed to start
+        APIConnectionError,
+        APITimeoutError,
+        ConfigurationError,
+        UncertainOutcomeError,
+        UnexpectedResponseError,
+    )
+
     status = getattr(exc, "status_code", None)
     attempts = getattr(exc, "attempts", 1) or 1
     retried = f" The server already tried {attempts} times." if attempts > 1 else ""
-    kind = type(exc).__name__
-    if kind == "UnexpectedResponseError":
+    if isinstance(exc, UnexpectedResponseError):
         return (
             "IonQ answered, but with a body this server could not read (the API may have changed, or a proxy "
             "answered). Tell the user; retry once in case it was a glitch."
@@ -77,9 +71,9 @@ def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None
             "project that owns it; retrying will not help."
         )
     if status == 404:
-        hint = f"Check the id: call {_lister(op)} to find the right one."
-        if "probabilit" in op.name or "histogram" in op.name or "shots" in op.name:
-            hint += " Results exist only once the job is completed: call get_job to check its status."
+        hint = f"Check the id: call {op.lister} to find the right one." if op.lister else "Check the id."
+        if op.status_tool:
+            hint += f" Results exist only once the job is completed: call {op.status_tool} to check its status."
         return hint
     if status in (400, 422):
         keys = getattr(exc, "validation_keys", None) or []
@@ -100,19 +94,19 @@ def hint_for(op: Operation, exc: BaseException, upstream: Upstream | None = None
             f"IonQ's service failed (HTTP {status}).{retried} This is an outage on IonQ's side: wait a few "
             "minutes and try again (https://status.ionq.co)."
         )
-    if kind == "UncertainOutcomeError":
+    if isinstance(exc, UncertainOutcomeError):
         candidates = getattr(exc, "candidates", None) or []
         found = f" Possible ids: {', '.join(candidates)}." if candidates else ""
         return (
             "The request may or may not have taken effect." + found + " Call list_jobs (or get_job) to check "
             "before submitting again, so the job is not created and billed twice."
         )
-    if kind == "APITimeoutError":
+    if isinstance(exc, APITimeoutError):
         return f"IonQ did not answer in time.{retried} Try again; for a long job poll get_job instead of waiting."
-    if kind == "APIConnectionError":
+    if isinstance(exc, APIConnectionError):
         where = upstream.base_url if upstream is not None else "IonQ"
         return f"Could not reach {where}.{retried} Check the network (or IONQ_API_URL) and try again."
-    if kind in ("ConfigurationError", "ToolUnavailable"):
+    if isinstance(exc, ConfigurationError):
         return "This is a configuration problem of the server: tell the user."
     return "Unexpected failure inside the server: tell the user; retrying may not help."
 

@@ -1,15 +1,13 @@
-"""Prompt registry: serves the prompts contributed by ``ionq_mcp.server._prompt_texts``.
+"""Prompt registry: serves the prompts of :mod:`ionq_mcp.server._prompt_texts`.
 
-That module (owned by the guard layer) exports ``PROMPTS: dict[name, (description, arguments, render)]``
-where ``arguments`` is a sequence of :class:`mcp_types.PromptArgument`, of dicts with the same fields, or of
-``(name, description, required)`` tuples, and ``render(arguments: dict[str, str])`` returns the prompt text
-(one user message) or a list of :class:`mcp_types.PromptMessage`. Without that module the server offers no
-prompts.
+That module exports ``PROMPTS: dict[name, (description, arguments, render)]`` where ``arguments`` is a sequence
+of :class:`mcp_types.PromptArgument`, of dicts with the same fields, or of ``(name, description, required)``
+tuples, and ``render(arguments: dict[str, str])`` returns the prompt text (one user message) or a list of
+:class:`mcp_types.PromptMessage`.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 import mcp_types as types
 from mcp import MCPError
 
+from ionq_mcp.server._prompt_texts import PROMPTS
+
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
 
 __all__ = ["PromptEntry", "get_prompt", "list_prompts", "load_prompts"]
-
-_SOURCE = "ionq_mcp.server._prompt_texts"
-
 
 @dataclass(frozen=True)
 class PromptEntry:
@@ -42,24 +39,18 @@ def _argument(item: Any) -> types.PromptArgument:
 
 
 def load_prompts() -> dict[str, PromptEntry]:
-    """The registered prompts (empty when the prompt texts module is not installed)."""
-    try:
-        module = importlib.import_module(_SOURCE)
-    except ModuleNotFoundError as exc:
-        if exc.name == _SOURCE:
-            return {}
-        raise
+    """The registered prompts, by name."""
     entries: dict[str, PromptEntry] = {}
-    for name, (description, arguments, render) in getattr(module, "PROMPTS", {}).items():
+    for name, (description, arguments, render) in PROMPTS.items():
         prompt = types.Prompt(name=name, description=description, arguments=[_argument(a) for a in arguments or ()])
         entries[name] = PromptEntry(prompt=prompt, render=render)
     return entries
 
 
 async def list_prompts(
-    app: Any, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
+    prompts: Mapping[str, PromptEntry], ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
 ) -> types.ListPromptsResult:
-    return types.ListPromptsResult(prompts=[entry.prompt for entry in app.prompts.values()])
+    return types.ListPromptsResult(prompts=[entry.prompt for entry in prompts.values()])
 
 
 def _messages(rendered: Any) -> list[types.PromptMessage]:
@@ -70,11 +61,12 @@ def _messages(rendered: Any) -> list[types.PromptMessage]:
     raise TypeError(f"prompt renderer returned {type(rendered).__name__}; expected str or a list of messages")
 
 
-async def get_prompt(app: Any, ctx: ServerRequestContext, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+async def get_prompt(prompts: Mapping[str, PromptEntry], ctx: ServerRequestContext,
+                     params: types.GetPromptRequestParams) -> types.GetPromptResult:
     """Render one prompt; unknown names and missing required arguments are ``INVALID_PARAMS`` errors."""
-    entry = app.prompts.get(params.name)
+    entry = prompts.get(params.name)
     if entry is None:
-        known = ", ".join(sorted(app.prompts)) or "(none)"
+        known = ", ".join(sorted(prompts)) or "(none)"
         raise MCPError(types.INVALID_PARAMS, f"Unknown prompt {params.name!r}. Prompts: {known}.")
     arguments = dict(params.arguments or {})
     missing = [a.name for a in entry.prompt.arguments or () if a.required and not arguments.get(a.name)]

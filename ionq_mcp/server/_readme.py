@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from ionq_mcp.catalog import Catalog, load_catalog
-from ionq_mcp.server._call import workflows_installed
 
 __all__ = ["END", "START", "main", "render_table", "replace_block"]
 
@@ -31,7 +30,7 @@ def _hints(op) -> str:
 
 def render_table(catalog: Catalog) -> str:
     """The Markdown table of every tool the default server exposes (toolset order, then catalog order)."""
-    ops = [op for op in catalog.operations if op.kind == "http" or workflows_installed()]
+    ops = list(catalog.operations)
     order = {name: i for i, name in enumerate(catalog.toolsets())}
     ops.sort(key=lambda op: order.get(op.capability, len(order)))
     lines = [

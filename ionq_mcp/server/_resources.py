@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import mcp_types as types
 from mcp import MCPError
@@ -19,6 +19,8 @@ from ionq_mcp.server import _skill_resources
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
+
+    from ionq_mcp.server._dispatch import Runtime
 
 __all__ = ["RESOURCES", "TEMPLATES", "list_resource_templates", "list_resources", "read_resource"]
 
@@ -51,45 +53,46 @@ TEMPLATES: tuple[types.ResourceTemplate, ...] = (
     ),
 )
 
-#: uri pattern -> (operation name, argument name); None = no argument
+#: uri pattern -> (the wire operation read, "METHOD /path"; its argument name, None = no argument)
 _ROUTES: tuple[tuple[re.Pattern[str], str, str | None], ...] = (
-    (re.compile(r"^ionq://backends/?$"), "list_backends", None),
-    (re.compile(r"^ionq://backends/(?P<arg>[^/?#]+)$"), "get_backend", "backend"),
-    (re.compile(r"^ionq://jobs/(?P<arg>[^/?#]+)$"), "get_job", "job_id"),
+    (re.compile(r"^ionq://backends/?$"), "GET /backends", None),
+    (re.compile(r"^ionq://backends/(?P<arg>[^/?#]+)$"), "GET /backends/{backend}", "backend"),
+    (re.compile(r"^ionq://jobs/(?P<arg>[^/?#]+)$"), "GET /jobs/{UUID}", "job_id"),
 )
 
 
 async def list_resources(
-    app: Any, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
+    app: Runtime, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
 ) -> types.ListResourcesResult:
     return types.ListResourcesResult(resources=[*RESOURCES, *_skill_resources.skill_resources()])
 
 
 async def list_resource_templates(
-    app: Any, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
+    app: Runtime, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
 ) -> types.ListResourceTemplatesResult:
     return types.ListResourceTemplatesResult(resource_templates=list(TEMPLATES))
 
 
 async def read_resource(
-    app: Any, ctx: ServerRequestContext, params: types.ReadResourceRequestParams
+    app: Runtime, ctx: ServerRequestContext, params: types.ReadResourceRequestParams
 ) -> types.ReadResourceResult:
     """Read one resource; unknown URIs and bad ids are ``INVALID_PARAMS`` errors naming what is allowed."""
-    from ionq_mcp.server._call import ToolCall, call_client, to_jsonable
+    from ionq_mcp.server._call import ToolCall, to_jsonable
     from ionq_mcp.server._errors import error_result
+    from ionq_mcp.server._tools import read_handler
     from ionq_mcp.server._validation import format_problems, validate_call
 
     uri = str(params.uri)
     if _skill_resources.is_skill_uri(uri):
         return _skill_resources.read_skill_resource(uri)
-    for pattern, op_name, arg_name in _ROUTES:
+    for pattern, route, arg_name in _ROUTES:
         match = pattern.match(uri)
         if match:
             break
     else:
         allowed = ", ".join([r.uri for r in RESOURCES] + [t.uri_template for t in TEMPLATES])
         raise MCPError(types.INVALID_PARAMS, f"Unknown resource {uri!r}. Resources: {allowed}.")
-    op = app.all_operations[op_name]
+    op = next(op for op in app.all_operations.values() if f"{op.method} {op.path}" == route)
     arguments = {arg_name: match.group("arg")} if arg_name else {}
     problems = validate_call(op, arguments)
     if problems:
@@ -101,7 +104,7 @@ async def read_resource(
             op=op, arguments=arguments, client=client, guard=app.guard, upstream=upstream, request=ctx,
             params=types.CallToolRequestParams(name=op.name, arguments=arguments),
         )
-        data = to_jsonable(await call_client(call))
+        data = to_jsonable(await read_handler(op)(call))
     except Exception as exc:  # noqa: BLE001 - reported to the client as an MCP error with the hint
         result = error_result(op, exc, upstream)
         raise MCPError(types.INVALID_PARAMS if getattr(exc, "status_code", 0) == 404 else types.INTERNAL_ERROR,

@@ -6,8 +6,9 @@ Contract:
   a scalar as ``{"result": value}``; no body as ``{}``.
 * Probability distributions and histograms (decimal basis-state keys, qubit 0 = least significant bit) are
   reshaped (:func:`shape_distribution`): the top :data:`TOP_OUTCOMES` outcomes by mass under the operation's
-  ``result_key``, the same outcomes as bitstrings (qubit 0 = **rightmost** character), plus ``truncated``,
-  ``shown``, ``total_entries`` and ``remaining_mass``. :func:`output_schema_for` adds those properties to the
+  ``result_key``, the same outcomes as bitstrings (qubit 0 = **rightmost** character), plus ``shown``,
+  ``total_outcomes``, ``truncated``, ``remaining_mass`` and ``total_mass``; workflows shape every distribution
+  they return with the same function. :func:`output_schema_for` adds those properties to the
   catalog's outputSchema.
 * Every result is at most :data:`MAX_RESULT_BYTES` of compact JSON. Larger results are cut (the biggest list,
   map or string first) and carry ``truncated: true`` plus ``truncation_note`` saying what was cut.
@@ -17,6 +18,8 @@ Contract:
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
@@ -43,9 +46,6 @@ TOP_OUTCOMES = 32
 #: Text blocks repeat the JSON only when it is at most this long; otherwise the summary stands alone.
 INLINE_JSON_BYTES = 1_500
 
-#: Tools whose response is a map from decimal basis state to probability or count.
-DISTRIBUTION_OPS = frozenset({"get_job_probabilities", "get_variant_probabilities", "get_variant_histogram"})
-
 _BIT_ORDER = (
     "qubit 0 = least significant bit of the decimal keys = rightmost character of the bitstrings; bitstrings "
     "are as wide as the highest qubit observed (pad with 0s on the left to the circuit's qubit count)"
@@ -58,26 +58,19 @@ DISTRIBUTION_EXTRA_PROPERTIES: dict[str, Any] = {
         "description": "The outcomes shown, keyed by bitstring with qubit 0 the rightmost character.",
         "additionalProperties": {"type": "number"},
     },
-    "total_entries": {"type": "integer", "description": "Outcomes in the full result."},
     "shown": {"type": "integer", "description": "Outcomes shown (largest first)."},
+    "total_outcomes": {"type": "integer", "description": "Outcomes in the full result."},
     "truncated": {"type": "boolean"},
     "remaining_mass": {"type": "number", "description": "Sum of the values not shown."},
+    "total_mass": {"type": "number", "description": "Sum of all values."},
     "bit_order": {"type": "string"},
 }
 
 
 def is_distribution_op(op: Operation) -> bool:
-    """True for tools whose result is a basis-state distribution (probabilities or counts)."""
-    if op.name in DISTRIBUTION_OPS:
-        return True
-    schema = op.output_schema or {}
-    extra = schema.get("additionalProperties")
-    return (
-        op.kind == "http"
-        and not schema.get("properties")
-        and isinstance(extra, dict)
-        and extra.get("type") in ("number", "integer")
-    )
+    """True for tools whose result is a basis-state distribution (probabilities or counts): the catalog says so
+    (``op.result_kind``, set by the overlay or recognised from the response schema)."""
+    return op.result_kind == "distribution"
 
 
 def output_schema_for(op: Operation) -> dict | None:
@@ -113,27 +106,49 @@ def _is_distribution_data(data: Any) -> bool:
     )
 
 
-def shape_distribution(
-    data: dict[str, float], *, key: str = "distribution", top: int = TOP_OUTCOMES
-) -> dict[str, Any]:
-    """The ``top`` outcomes of a decimal-keyed distribution, largest value first, with bitstrings.
+def shape_distribution(data: Mapping[str, float], *, qubits: int | None = None, top: int = TOP_OUTCOMES,
+                       shots: int | None = None, key: str | None = None) -> dict[str, Any]:
+    """The one shaper of a decimal-keyed distribution (probabilities or counts) as agents read it.
 
-    The top outcomes go under ``key`` (the operation's ``result_key``, e.g. ``probabilities``) with their
-    decimal wire keys. Ties keep the basis-state order so the output is deterministic.
+    The ``top`` outcomes, largest value first (ties in basis-state order, so the output is deterministic):
+
+    * ``bitstrings``: bitstring -> value, qubit 0 the **rightmost** character; as wide as ``qubits`` (the
+      circuit's width, when known) or the highest qubit observed, whichever is larger;
+    * ``shown`` / ``total_outcomes``: outcomes shown / outcomes in the full result; ``truncated`` when fewer
+      are shown;
+    * ``remaining_mass`` / ``total_mass``: the sum of the values not shown / of all values (a probability sum,
+      or a shot count for histograms);
+    * ``counts``: integer counts of the shown outcomes when the job was sampled with ``shots`` (largest
+      remainder rounding of ``p * shots`` over the whole distribution);
+    * under ``key`` (when given): the same outcomes with their decimal wire keys.
     """
-    entries = sorted(data.items(), key=lambda kv: (-kv[1], int(kv[0])))
-    shown = entries[:top]
-    width = max(1, max(int(k).bit_length() for k in data))
-    remaining = sum(v for _, v in entries[top:])
-    return {
-        key: {k: v for k, v in shown},
+    values = {str(k): v for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    ranked = sorted(values.items(), key=lambda kv: (-kv[1], int(kv[0])))
+    shown = ranked[:top]
+    width = max([qubits or 0, 1, *(int(k).bit_length() for k in values)])
+    out: dict[str, Any] = {key: dict(shown)} if key else {}
+    out.update({
         "bitstrings": {format(int(k), f"0{width}b"): v for k, v in shown},
-        "total_entries": len(entries),
         "shown": len(shown),
-        "truncated": len(shown) < len(entries),
-        "remaining_mass": round(remaining, 12) if isinstance(remaining, float) else remaining,
-        "bit_order": _BIT_ORDER,
-    }
+        "total_outcomes": len(ranked),
+        "truncated": len(shown) < len(ranked),
+        "remaining_mass": _mass(v for _, v in ranked[top:]),
+        "total_mass": _mass(values.values()),
+    })
+    if shots:
+        from ionq_mcp.client import counts_from_probabilities  # loaded: the job was just read through it
+
+        counts = counts_from_probabilities(values, shots)
+        out["counts"] = {format(int(k), f"0{width}b"): counts.get(k, 0) for k, _ in shown}
+    return out
+
+
+def _mass(values: Iterable[float]) -> float:
+    """A sum as JSON: integers stay integers (counts), floats are rounded to 12 places."""
+    items = list(values)
+    if all(isinstance(v, int) for v in items):
+        return sum(items)
+    return round(math.fsum(items), 12)
 
 
 def _wrap(op: Operation, data: Any) -> dict[str, Any]:
@@ -240,10 +255,10 @@ def cap_size(content: dict[str, Any], *, limit: int = MAX_RESULT_BYTES, compact:
 
 
 def _summary(op: Operation, content: dict[str, Any]) -> str:
-    if "bitstrings" in content and "total_entries" in content:
+    if "bitstrings" in content and "total_outcomes" in content:
         top = list(content["bitstrings"].items())[:8]
         outcomes = ", ".join(f"{b}: {v:.6g}" for b, v in top)
-        more = f" (top {content['shown']} of {content['total_entries']} outcomes)" if content["truncated"] else ""
+        more = f" (top {content['shown']} of {content['total_outcomes']} outcomes)" if content["truncated"] else ""
         return f"{op.name}: {outcomes}{more}. Qubit 0 is the rightmost bit."
     for value in content.values():
         if isinstance(value, list):
@@ -263,10 +278,10 @@ def shape_result(op: Operation, data: Any, upstream: Upstream | None = None, *,
     ``summary`` replaces the generic one-line summary (workflows write their own; it may span lines, and the
     sandbox note goes at the end of its first line)."""
     if is_distribution_op(op) and _is_distribution_data(data):
-        content = shape_distribution(data, key=_distribution_key(op))
+        content = {**shape_distribution(data, key=_distribution_key(op)), "bit_order": _BIT_ORDER}
     else:
         content = _wrap(op, data)
-    if op.name == "whoami" and upstream is not None:
+    if op.describes_upstream and upstream is not None:
         content = {**content, "upstream": upstream.describe()}
     compact = _dumps(content)
     if upstream is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ionq_mcp._net import is_loopback_host
+from ionq_mcp._net import IONQ_BASE_URL, is_loopback_host
 
 if TYPE_CHECKING:
     from ionq_mcp.client import IonQClient
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["IN_PROCESS_BASE_URL", "IONQ_BASE_URL", "SANDBOX_DEFAULT_KEY", "Upstream"]
 
-IONQ_BASE_URL = "https://api.ionq.co/v0.4"
 #: Base URL the client uses for the in-process sandbox (the ASGI transport ignores the host).
 IN_PROCESS_BASE_URL = "https://sandbox.ionq-mcp.invalid/v0.4"
 #: The key a plain ``ionq-mcp sandbox`` accepts (``ionq_mcp.sandbox.DEFAULT_SANDBOX_KEY``; a test keeps the two

@@ -286,16 +286,6 @@ def _allowed_names(op: Operation) -> tuple[list[str], bool]:
     return names, False
 
 
-#: Workflow arguments that the workflow puts into a URL path (their catalog location is "body").
-_WORKFLOW_PATH_ARGUMENTS = frozenset({"job_id"})
-
-
-def _in_path(op: Operation, argument: Any) -> bool:
-    if op.kind == "workflow":
-        return argument.name in _WORKFLOW_PATH_ARGUMENTS
-    return argument.location == "path"
-
-
 def validate_call(op: Operation, arguments: Any) -> list[Problem]:
     """Every problem with ``arguments`` for ``op``; an empty list means the call may be sent.
 
@@ -324,7 +314,7 @@ def validate_call(op: Operation, arguments: Any) -> list[Problem]:
             problems.append(problem)
     for argument in op.arguments:  # a path argument must stay one segment (the client refuses it otherwise)
         value = arguments.get(argument.name)
-        if _in_path(op, argument) and isinstance(value, str) and argument.name not in seen:
+        if argument.location == "path" and isinstance(value, str) and argument.name not in seen:
             problem = path_segment_problem(value)
             if problem is not None:
                 seen.add(argument.name)

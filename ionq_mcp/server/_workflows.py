@@ -1,6 +1,6 @@
 """Workflow tools: the common paths of an agent's work in one call each.
 
-``WORKFLOW_HANDLERS`` (declared as data in ``capabilities/ionq-mcp-workflows.yaml``):
+Declared as data in ``capabilities/ionq-mcp-workflows.yaml``; :mod:`._tools` binds each to its handler here:
 
 * ``estimate_circuit_cost``: billable gate counts -> ``/jobs/estimate`` -> cost, queue/execution time, formula.
 * ``run_circuit``: validate -> estimate -> guard (maybe confirm) -> submit -> wait -> results + actual cost;
@@ -25,12 +25,12 @@ import anyio
 import mcp_types as types
 
 from ionq_mcp import circuits
-from ionq_mcp.client import TERMINAL_JOB_STATUSES, bitstring, counts_from_probabilities, resolve_results
-from ionq_mcp.client import top_k as client_top_k
+from ionq_mcp.circuits import TERMINAL_JOB_STATUSES
 from ionq_mcp.guard import GuardRefused
-from ionq_mcp.server import _errors, _results
+from ionq_mcp.server import _errors
 from ionq_mcp.server._call import to_jsonable
-from ionq_mcp.server._guarded import (
+from ionq_mcp.server._results import shape_distribution
+from ionq_mcp.server._spending import (
     Submitted,
     estimate_plan,
     invalid_job,
@@ -40,9 +40,11 @@ from ionq_mcp.server._guarded import (
 )
 
 if TYPE_CHECKING:
-    from ionq_mcp.server._call import Handler, ToolCall
+    from ionq_mcp.catalog import Operation
+    from ionq_mcp.server._call import ToolCall
 
-__all__ = ["WORKFLOW_HANDLERS", "job_results", "wait_job"]
+__all__ = ["compare_backends", "estimate_circuit_cost", "get_job_results", "job_results", "run_circuit",
+           "wait_for_job", "wait_job"]
 
 FIRST_POLL_S = 1.0
 FIRST_POLL_SIMULATOR_S = 0.002
@@ -146,27 +148,6 @@ def _qubits_of(job: Mapping[str, Any]) -> int | None:
     return qubits if isinstance(qubits, int) else None
 
 
-def distribution_summary(dist: Mapping[str, Any], *, qubits: int | None, top_k: int,
-                         shots: int | None = None) -> dict[str, Any]:
-    """A decimal-keyed distribution as the agent reads it: the ``top_k`` outcomes as bitstrings (qubit 0
-    rightmost), the mass not shown, the total mass, and integer ``counts`` of the shown outcomes when the job
-    was sampled with ``shots``."""
-    dist = {str(k): float(v) for k, v in dist.items() if isinstance(v, (int, float))}
-    width = max([qubits or 0, *(int(k).bit_length() for k in dist), 1])
-    head = client_top_k(dist, top_k)
-    out: dict[str, Any] = {
-        "bitstrings": {bitstring(k, width): p for k, p in head.items},
-        "shown": len(head.items),
-        "total_outcomes": len(dist),
-        "remaining_mass": round(head.remaining, 12),
-        "total_mass": round(sum(dist.values()), 12),
-    }
-    if shots:
-        counts = counts_from_probabilities(dist, shots)
-        out["counts"] = {bitstring(k, width): counts.get(k, 0) for k, _ in head.items}
-    return out
-
-
 async def job_results(call: ToolCall, job: Mapping[str, Any], *, top_k: int = DEFAULT_TOP_K,
                       qubits: int | None = None) -> dict[str, Any]:
     """Results of a completed job: ``results`` (bitstrings, top-k, masses), or ``children`` (one per circuit) for
@@ -177,11 +158,11 @@ async def job_results(call: ToolCall, job: Mapping[str, Any], *, top_k: int = DE
     shots = job.get("shots") if isinstance(job.get("shots"), int) and _sampled(job) else None
 
     def summary(dist: Any) -> dict[str, Any]:
-        return distribution_summary(to_jsonable(dist), qubits=qubits, top_k=top_k, shots=shots)
+        return shape_distribution(to_jsonable(dist), qubits=qubits, top=top_k, shots=shots)
 
     out: dict[str, Any] = {"bit_order": BIT_ORDER}
     if job.get("child_job_ids"):
-        per_child = await resolve_results(client, job_id)
+        per_child = await client.get_results(job_id)
         out["children"] = {cid: summary(dist) for cid, dist in per_child.items()}
     else:
         probabilities = to_jsonable(await client.get_job_probabilities(job_id=job_id))
@@ -257,7 +238,7 @@ async def get_job_results(call: ToolCall) -> dict[str, Any] | types.CallToolResu
 
 async def estimate_circuit_cost(call: ToolCall) -> dict[str, Any] | types.CallToolResult:
     try:
-        _, plan = parse_payload(call.arguments)
+        _, plan = parse_payload(call.op, call.arguments)
     except circuits.CircuitError as error:
         return invalid_job(call, error)
     try:
@@ -370,7 +351,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 async def compare_backends(call: ToolCall) -> dict[str, Any] | types.CallToolResult:
-    payload, problem = _parse_for_compare({k: v for k, v in call.arguments.items() if k != "backend"})
+    payload, problem = _parse_for_compare(call.op, {k: v for k, v in call.arguments.items() if k != "backend"})
     if problem is not None:
         return invalid_job(call, problem)
     backends = [to_jsonable(b) for b in await call.client.list_backends()]
@@ -386,41 +367,21 @@ async def compare_backends(call: ToolCall) -> dict[str, Any] | types.CallToolRes
     return {"summary": f"{len(rows)} backends compared for this job.\n{table}", "rows": rows, "table": table}
 
 
-def _parse_for_compare(payload: dict[str, Any]) -> tuple[dict[str, Any], circuits.CircuitError | None]:
+#: The QPU with the most qubits: a circuit too big for the simulator may still fit there.
+_LARGEST_QPU = max((b for b in circuits.JOB_BACKENDS if circuits.is_qpu(b)), key=circuits.BACKEND_QUBITS.__getitem__)
+
+
+def _parse_for_compare(op: Operation, payload: dict[str, Any]) \
+        -> tuple[dict[str, Any], circuits.CircuitError | None]:
     """Check the circuit itself once, so a broken circuit is reported as invalid arguments rather than as
     "does not fit" on every row: it must be valid on the simulator or on the largest QPU."""
     first: circuits.CircuitError | None = None
-    for probe in (circuits.SIMULATOR, "qpu.forte-1"):
+    for probe in (circuits.SIMULATOR, _LARGEST_QPU):
         try:
-            job_payload, _ = parse_payload({**payload, "backend": probe})
+            job_payload, _ = parse_payload(op, {**payload, "backend": probe})
         except circuits.CircuitError as error:
             first = first or error
             continue
         job_payload.pop("backend", None)
         return job_payload, None
     return payload, first
-
-
-def _with_summary(handler: Handler) -> Handler:
-    """Standard result shaping (size cap, redaction), with the handler's own ``summary`` as the text's first
-    line instead of the generic one."""
-
-    async def wrapped(call: ToolCall) -> types.CallToolResult | types.InputRequiredResult:
-        data = await handler(call)
-        if not isinstance(data, dict):
-            return data
-        return _results.shape_result(call.op, data, call.upstream, summary=str(data.get("summary", "")))
-
-    wrapped.__name__ = handler.__name__
-    return wrapped
-
-
-WORKFLOW_HANDLERS: dict[str, Handler] = {
-    name: _with_summary(handler) for name, handler in {
-        "estimate_circuit_cost": estimate_circuit_cost,
-        "run_circuit": run_circuit,
-        "wait_for_job": wait_for_job,
-        "get_job_results": get_job_results,
-        "compare_backends": compare_backends,
-    }.items()
-}

@@ -170,13 +170,13 @@ def _billing_examples() -> list[tuple[str, int, int]]:
 
 
 def _rates() -> dict[str, object]:
-    from ionq_mcp.sandbox._costs import default_rates
+    from ionq_mcp.sandbox import default_rates
 
     return dict(default_rates().rates)
 
 
 def _pricing_md() -> str:
-    from ionq_mcp.sandbox._costs import ARIA, RateTable
+    from ionq_mcp.sandbox import ARIA, RateTable
 
     rates = _rates()
     table = _table(("backend", "per 1q gate-shot", "per 2q gate-shot", "job minimum", "minimum, debiased"), (
@@ -267,8 +267,8 @@ Refusal messages name the setting and the numbers. Every state-changing call is 
 
 
 def _backends_md() -> str:
-    from ionq_mcp.sandbox._backends import TIMINGS
-    from ionq_mcp.sandbox._noise import NOISE_MODELS, expected_bell_fidelity
+    from ionq_mcp.sandbox import TIMINGS
+    from ionq_mcp.sandbox import NOISE_MODELS, expected_bell_fidelity
 
     noise = _table(("model", "1q error", "2q error", "readout error", "implied fidelities 1q / 2q / SPAM",
                     "Bell P(00)+P(11)"), (

@@ -103,7 +103,7 @@ def check_job(payload: Any) -> tuple[dict[str, Any], bool]:
 
 def count_gates(payload: Any) -> tuple[dict[str, Any], bool]:
     """(report, valid?): billable gate counts, debiasing and the price on every QPU for this payload."""
-    from ionq_mcp.sandbox._costs import ARIA, default_rates
+    from ionq_mcp.sandbox import ARIA, default_rates
 
     try:
         plan = circuits.parse_job(payload)

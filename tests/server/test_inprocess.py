@@ -27,7 +27,7 @@ async def test_lists_every_api_operation_and_the_implemented_workflows(server, m
     assert api <= set(listed)
     workflows = set(listed) - api
     assert workflows == {op.name for op in catalog.operations if op.kind == "workflow"}
-    assert workflows <= set(server.handlers)  # every advertised workflow has an implementation
+    assert all(server.inventory[name].op.kind == "workflow" for name in workflows)  # each bound to its handler
     for name, tool in listed.items():
         op = catalog.get(name)
         assert tool.input_schema == op.input_schema
@@ -87,7 +87,7 @@ async def test_bell_job_end_to_end(server, mode):
     assert set(content["bitstrings"]) == {"00", "11"}
     assert all(math.isclose(p, 0.5, abs_tol=1e-9) for p in content["bitstrings"].values())
     assert set(content["probabilities"]) == {"0", "3"}
-    assert content["truncated"] is False and content["total_entries"] == 2 and content["shown"] == 2
+    assert content["truncated"] is False and content["total_outcomes"] == 2 and content["shown"] == 2
     assert job_id in [j["id"] for j in listed.structured_content["jobs"]]
 
 
@@ -118,7 +118,7 @@ async def test_a_wide_distribution_is_capped_to_its_top_outcomes(server, mode):
         result = await client.call_tool("get_job_probabilities", {"job_id": job_id})
     content = result.structured_content
     assert content["truncated"] is True
-    assert content["total_entries"] == 2**n
+    assert content["total_outcomes"] == 2**n
     assert content["shown"] == TOP_OUTCOMES == len(content["bitstrings"]) == len(content["probabilities"])
     assert math.isclose(content["remaining_mass"], 1 - TOP_OUTCOMES / 2**n, rel_tol=1e-6)
     assert all(len(bits) == n for bits in content["bitstrings"])

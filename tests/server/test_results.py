@@ -33,7 +33,7 @@ def test_wide_distribution_keeps_the_heaviest_outcomes_and_validates():
     content = result.structured_content
     heaviest = sorted(data.items(), key=lambda kv: -kv[1])[:TOP_OUTCOMES]
     assert content["probabilities"] == dict(heaviest)
-    assert content["total_entries"] == 5000 and content["shown"] == TOP_OUTCOMES and content["truncated"] is True
+    assert content["total_outcomes"] == 5000 and content["shown"] == TOP_OUTCOMES and content["truncated"] is True
     assert abs(content["remaining_mass"] - (1 - sum(v for _, v in heaviest))) < 1e-9
     for key, bits in zip(content["probabilities"], content["bitstrings"]):
         assert int(bits, 2) == int(key)  # same outcome: qubit 0 is the rightmost (least significant) bit

@@ -66,7 +66,7 @@ def test_facts_come_from_the_code_not_from_the_prose(monkeypatch):
     monkeypatch.setattr(circuits, "MAX_QPU_SHOTS", 12_345)
     rates = default_rates()
     aria = rates.rates["qpu.aria-1"]
-    monkeypatch.setattr("ionq_mcp.sandbox._costs.default_rates", lambda: type(rates)(rates={
+    monkeypatch.setattr("ionq_mcp.sandbox.default_rates", lambda: type(rates)(rates={
         **rates.rates, "qpu.aria-1": type(aria)(0.5, 0.75, 11.11, 88.88)}))
     after = _render.render_pack()
     cost = after["ionq-controlling-cost/SKILL.md"].decode()

@@ -1,18 +1,20 @@
-"""Tools that spend money or destroy state, behind the spend guard.
+"""Spending and state-changing tools: every handler here consults the spend guard.
 
-Every handler follows one path: (fresh estimate) -> :class:`~ionq_mcp.guard.Guard` decision -> user
-confirmation when the decision asks for it (:mod:`._confirm`) -> the upstream call through ``call.client`` ->
-ledger commit (or release) -> one audit line. A refusal is an ``isError`` result whose text says what the user
+The tool inventory (:mod:`._tools`) binds each state-changing wire operation (method + path) to one handler of
+this module, whatever tool name or capability file exposes it. Every handler follows one path: (fresh
+estimate) -> :class:`~ionq_mcp.guard.Guard` decision -> user confirmation when the decision asks for it
+(:mod:`._confirm`) -> the upstream call through ``call.client`` -> ledger commit (or release) -> one audit line. A refusal is an ``isError`` result whose text says what the user
 must change; nothing is sent upstream.
 
-``GUARDED_HANDLERS`` covers create_job, create_session, delete_jobs and cancel_many_jobs (the guard's subjects),
-cancel_job, delete_job and end_session (audited only), and get_job_cost (which also reconciles the ledger with
-the billed cost). ``run_circuit`` submits through :func:`submit_job`, the same path as create_job.
+Handlers: :func:`create_job` and :func:`create_session` (estimate, budget, confirmation, ledger);
+:func:`delete_jobs` and :func:`cancel_many_jobs` (confirmation above the bulk limit, audit); :func:`cancel_job`,
+:func:`delete_job` and :func:`end_session` (audited only); :func:`get_job_cost` (reconciles the ledger with the
+billed cost). ``run_circuit`` submits through :func:`submit_job`, the same path as create_job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,13 +29,25 @@ from ionq_mcp.server._call import to_jsonable
 from ionq_mcp.server._confirm import confirm, refusal_text
 
 if TYPE_CHECKING:
-    from ionq_mcp.server._call import Handler, ToolCall
+    from ionq_mcp.catalog import Operation
+    from ionq_mcp.client import IonQClient
+    from ionq_mcp.server._call import ToolCall
+
+#: One plain client call with the tool's validated arguments.
+_Send = Callable[["IonQClient", Mapping[str, Any]], Awaitable[Any]]
 
 __all__ = [
-    "GUARDED_HANDLERS",
     "CostEstimate",
     "Submitted",
+    "cancel_job",
+    "cancel_many_jobs",
+    "create_job",
+    "create_session",
+    "delete_job",
+    "delete_jobs",
+    "end_session",
     "estimate_plan",
+    "get_job_cost",
     "invalid_job",
     "job_body",
     "parse_payload",
@@ -41,11 +55,6 @@ __all__ = [
     "spend_summary",
     "submit_job",
 ]
-
-#: Body fields of a job payload (create_job's arguments); workflow-only arguments are dropped before sending.
-JOB_FIELDS = ("name", "metadata", "shots", "backend", "session_id", "settings", "dry_run", "noise", "type",
-              "input", "external_settings")
-
 
 # --------------------------------------------------------------------------------------------------------------
 # Estimates
@@ -111,20 +120,21 @@ class CostEstimate:
         }
 
 
-def job_body(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """The job body: create_job's fields only, ``type`` filled with its default."""
-    payload = {k: v for k, v in arguments.items() if k in JOB_FIELDS and v is not None}
+def job_body(op: Operation, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The job body: ``op``'s job fields only (create_job's body fields, from the spec; workflow-only arguments
+    are dropped), ``type`` filled with its default."""
+    payload = {k: v for k, v in arguments.items() if k in op.job_fields and v is not None}
     payload.setdefault("type", circuits.CIRCUIT_JOB)
     return payload
 
 
-def parse_payload(arguments: Mapping[str, Any]) -> tuple[dict[str, Any], circuits.JobPlan]:
+def parse_payload(op: Operation, arguments: Mapping[str, Any]) -> tuple[dict[str, Any], circuits.JobPlan]:
     """The job body (:func:`job_body`) and its validated plan. Raises ``CircuitError``."""
-    payload = job_body(arguments)
+    payload = job_body(op, arguments)
     return payload, circuits.parse_job(payload)
 
 
-async def estimate_plan(client: Any, plan: circuits.JobPlan, backend: str | None = None) -> CostEstimate:
+async def estimate_plan(client: IonQClient, plan: circuits.JobPlan, backend: str | None = None) -> CostEstimate:
     """Ask ``/jobs/estimate`` about ``plan`` (optionally on another ``backend``), with billable gate counts from
     :mod:`ionq_mcp.circuits` (multi-controlled gates = 6*(N-2) two-qubit gates)."""
     backend = backend or plan.backend
@@ -175,12 +185,6 @@ def _num(value: Any) -> float | None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _guard(call: ToolCall) -> Guard:
-    if call.guard is None:
-        raise _errors.ToolUnavailable(f"{call.op.name} needs the spend guard, which this server was built without.")
-    return call.guard
-
-
 def invalid_job(call: ToolCall, error: circuits.CircuitError) -> types.CallToolResult:
     """A job payload that breaks IonQ's rules: nothing is sent; each problem names its field (the same text as
     any other invalid call)."""
@@ -226,9 +230,11 @@ def _how_to_lower_cost(guard: Guard) -> str:
 def _keeps_reservation(exc: BaseException) -> bool:
     """After this failure the job may exist (and be billed): keep the money reserved (fail closed). A call
     cancelled while the request was in flight is such a failure."""
-    if type(exc).__name__ == "UncertainOutcomeError" or isinstance(exc, anyio.get_cancelled_exc_class()):
+    from ionq_mcp.client import APIConnectionError, UncertainOutcomeError  # loaded by the call that failed
+
+    if isinstance(exc, (UncertainOutcomeError, anyio.get_cancelled_exc_class())):
         return True
-    return type(exc).__name__ in ("APIConnectionError", "APITimeoutError") and getattr(exc, "request_sent", True)
+    return isinstance(exc, APIConnectionError) and exc.request_sent
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -252,8 +258,8 @@ async def submit_job(call: ToolCall, arguments: Mapping[str, Any] | None = None)
         -> Submitted | types.CallToolResult | types.InputRequiredResult:
     """Guarded submission of one job (create_job, run_circuit). Returns :class:`Submitted`, or the refusal /
     pending confirmation the handler must return as is."""
-    guard = _guard(call)
-    payload = job_body(call.arguments if arguments is None else arguments)
+    guard = call.guard
+    payload = job_body(call.op, call.arguments if arguments is None else arguments)
     backend = str(payload.get("backend"))
     gate = guard.check_backend(backend)
     if not gate.allowed:
@@ -340,8 +346,6 @@ async def create_job(call: ToolCall) -> dict | types.CallToolResult | types.Inpu
 async def reconcile_job(call: ToolCall, job_id: str, cost: Mapping[str, Any] | None = None) -> float | None:
     """Record a ledgered job's billed cost once IonQ reports it; returns the actual cost (USD) or None."""
     guard = call.guard
-    if guard is None:
-        return None
     entry = await anyio.to_thread.run_sync(guard.ledger_entry, job_id)
     if cost is None:
         if entry is None or entry.get("actual_usd") is not None:
@@ -371,7 +375,7 @@ async def get_job_cost(call: ToolCall) -> dict:
 
 
 async def create_session(call: ToolCall) -> dict | types.CallToolResult | types.InputRequiredResult:
-    guard = _guard(call)
+    guard = call.guard
     backend = str(call.arguments.get("backend"))
     decision = await anyio.to_thread.run_sync(guard.check_session, backend, call.arguments.get("settings"))
     if decision.action == "refuse":
@@ -394,25 +398,22 @@ async def create_session(call: ToolCall) -> dict | types.CallToolResult | types.
     return session
 
 
-def _bulk(method_name: str) -> Handler:
-    async def handler(call: ToolCall) -> dict | types.CallToolResult | types.InputRequiredResult:
-        guard = _guard(call)
-        ids = call.arguments.get("ids") or []
-        decision = guard.check_bulk(call.op.name, len(ids))
-        stop = await _confirmed(call, decision, "no job was touched", _how_to_proceed(
-            f"act on at most {guard.policy.bulk_confirm_above} ids per call", "IONQ_MCP_BULK_CONFIRM_ABOVE"))
-        if stop is not None:
-            return stop
-        return await _audited(call, method_name)
-
-    handler.__name__ = method_name
-    return handler
+async def _bulk(call: ToolCall, send: _Send) -> Any:
+    """Bulk cancel/delete: the user confirms above the policy's bulk limit; one audit line either way."""
+    guard = call.guard
+    ids = call.arguments.get("ids") or []
+    decision = guard.check_bulk(call.op.name, len(ids))
+    stop = await _confirmed(call, decision, "no job was touched", _how_to_proceed(
+        f"act on at most {guard.policy.bulk_confirm_above} ids per call", "IONQ_MCP_BULK_CONFIRM_ABOVE"))
+    if stop is not None:
+        return stop
+    return await _audited(call, send)
 
 
-async def _audited(call: ToolCall, method_name: str) -> Any:
+async def _audited(call: ToolCall, send: _Send) -> Any:
     """Run the plain client call and write one audit line with its outcome."""
     try:
-        result = to_jsonable(await getattr(call.client, method_name)(**call.arguments))
+        result = to_jsonable(await send(call.client, call.arguments))
     except BaseException as exc:
         call.guard.audit(call.op.name, call.arguments, "failed", detail=type(exc).__name__,
                          job_id=call.arguments.get("job_id"))
@@ -422,22 +423,21 @@ async def _audited(call: ToolCall, method_name: str) -> Any:
     return result
 
 
-def _audited_handler(method_name: str) -> Handler:
-    async def handler(call: ToolCall) -> Any:
-        _guard(call)
-        return await _audited(call, method_name)
-
-    handler.__name__ = method_name
-    return handler
+async def delete_jobs(call: ToolCall) -> Any:
+    return await _bulk(call, lambda client, args: client.delete_jobs(**args))
 
 
-GUARDED_HANDLERS: dict[str, Handler] = {
-    "create_job": create_job,
-    "create_session": create_session,
-    "delete_jobs": _bulk("delete_jobs"),
-    "cancel_many_jobs": _bulk("cancel_many_jobs"),
-    "cancel_job": _audited_handler("cancel_job"),
-    "delete_job": _audited_handler("delete_job"),
-    "end_session": _audited_handler("end_session"),
-    "get_job_cost": get_job_cost,
-}
+async def cancel_many_jobs(call: ToolCall) -> Any:
+    return await _bulk(call, lambda client, args: client.cancel_many_jobs(**args))
+
+
+async def cancel_job(call: ToolCall) -> Any:
+    return await _audited(call, lambda client, args: client.cancel_job(**args))
+
+
+async def delete_job(call: ToolCall) -> Any:
+    return await _audited(call, lambda client, args: client.delete_job(**args))
+
+
+async def end_session(call: ToolCall) -> Any:
+    return await _audited(call, lambda client, args: client.end_session(**args))
