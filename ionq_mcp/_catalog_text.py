@@ -54,6 +54,8 @@ SCHEMA_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
     "SessionSettingsRequest": {"job_count_limit": {"minimum": 1}, "duration_limit_min": {"minimum": 1}},
     "SessionCostLimit": {"value": {"minimum": 0}},
     "CreateSessionRequest": {"backend": {"enum": list(circuits.JOB_BACKENDS)}},
+    # Timings are seconds (the spec's own description) and so fractions: the spec's `integer` cannot hold them.
+    "Characterization": {f"timing.{k}": {"type": "number"} for k in ("1q", "2q", "readout", "reset", "t1", "t2")},
 }
 
 #: The ``{backend}`` path parameter: the spec's enum omits ``simulator`` (which GET /backends lists) and adds
@@ -113,7 +115,8 @@ _CREATE_JOB = (
     "Submit a job to the simulator or a QPU. " + _COST_FACT + " Returns the job id; poll get_job until "
     "completed, then get_job_probabilities. Backends: " + _BACKENDS_FACT + f" Shots {circuits.MIN_SHOTS}.."
     f"{circuits.MAX_SHOTS:,}, at most {circuits.MAX_QPU_SHOTS:,} on a QPU; settings.error_mitigation.debiasing "
-    f"needs >= {circuits.MIN_DEBIASING_SHOTS} shots (QPU only). "
+    f"needs >= {circuits.MIN_DEBIASING_SHOTS} shots (QPU only) and is ON by default for QIS-gate QPU jobs with >= "
+    f"{circuits.MIN_DEBIASING_SHOTS} shots (billed at the error-mitigation minimum; set false to avoid). "
     "input by type: ionq.circuit.v1 {gateset, qubits, circuit:[gate]}; ionq.multi-circuit.v1 {gateset, "
     "qubits, circuits:[{name, circuit, gateset?}]} (each circuit inherits input.gateset); qctrl.qaoa.v1 "
     "{problem_type: maxcut, problem} + external_settings; quantum-function {data, params}. "
@@ -151,8 +154,8 @@ OVERLAY: dict[str, dict[str, Any]] = {
         "args": _BACKEND_NAME,
     },
     "GET /backends/{backend}/characterizations": {
-        "description": "List a backend's calibration snapshots (gate fidelities, timings, connectivity), "
-                       "newest first, paginated.",
+        "description": "List a backend's calibration snapshots (gate fidelities, timings in seconds, "
+                       "connectivity), newest first, paginated.",
         "args": {**_BACKEND_NAME, "start": "Only snapshots from this date/time (ISO 8601).",
                  "end": "Only snapshots before this date/time (ISO 8601).",
                  "page": "Page number, from 1."},
@@ -203,7 +206,9 @@ OVERLAY: dict[str, dict[str, Any]] = {
                        "two-qubit gates.",
         "args": {"type": "Job type.", "qubits": "Qubits used.", "shots": None,
                  "one_qubit_gates": "Single-qubit gate count.", "two_qubit_gates": "Two-qubit gate count.",
-                 "error_mitigation": "Debiasing on (raises the per-job minimum)."},
+                 "error_mitigation": "Debiasing on (raises the per-job minimum). IonQ debiases a QIS-gate "
+                                     f"QPU job with >= {circuits.MIN_DEBIASING_SHOTS} shots by default: set true "
+                                     "for one unless it turns debiasing off."},
     },
     "GET /jobs/{UUID}/circuits/{lang}": {
         "description": "Get the circuit a job was compiled to, as native-gate JSON or OpenQASM 3.",

@@ -17,7 +17,7 @@ Units and conventions (IonQ's, see ``docs/reference/ionq-notes.md``):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
@@ -508,15 +508,25 @@ class JobPlan:
     backend: str
     shots: int
     circuits: tuple[Circuit, ...]
+    #: The effective setting: what the payload asked for, else IonQ's default (:func:`default_debiasing`).
     debiasing: bool
     noise_model: str
     noise_seed: int | None
     dry_run: bool
     payload: Mapping[str, Any]
+    #: ``settings.error_mitigation.debiasing`` as the payload gave it (None: it says nothing).
+    debiasing_requested: bool | None = None
 
     @property
     def qubits(self) -> int:
         return max((c.qubits for c in self.circuits), default=_payload_qubits(self.payload))
+
+    def debiasing_on(self, backend: str) -> bool:
+        """Whether this job would be debiased on ``backend`` (its own, or another one a comparison prices it on):
+        the payload's explicit setting, else IonQ's default for that backend."""
+        if self.debiasing_requested is not None:
+            return self.debiasing_requested and is_qpu(backend)
+        return default_debiasing(backend, self.shots, (c.gateset for c in self.circuits))
 
     def gate_counts(self) -> tuple[int, int]:
         """Billable (1q, 2q) gate counts summed over every circuit."""
@@ -525,6 +535,18 @@ class JobPlan:
             a, b = billable_gate_counts(circuit.gates)
             n1, n2 = n1 + a, n2 + b
         return n1, n2
+
+
+def default_debiasing(backend: str, shots: int, gatesets: Iterable[str]) -> bool:
+    """IonQ's debiasing default for a payload that does not set ``settings.error_mitigation.debiasing``.
+
+    On a QPU, a job with at least :data:`MIN_DEBIASING_SHOTS` shots whose circuits are in QIS gates is debiased;
+    a native-gate job is not; under 500 shots never; simulators (noisy ones too) never. Debiasing raises the
+    per-job minimum (97.50 USD on Aria instead of 12.4166), so this rule decides the price of a default job. A
+    multi-circuit job with any QIS circuit counts as QIS (IonQ does not say; the higher price is the safe guess).
+    Jobs without gate circuits (QAOA, quantum functions) are not debiased.
+    """
+    return is_qpu(backend) and shots >= MIN_DEBIASING_SHOTS and any(g == "qis" for g in gatesets)
 
 
 def _payload_qubits(payload: Mapping[str, Any]) -> int:
@@ -543,7 +565,8 @@ def parse_job(payload: Any) -> JobPlan:
 
     Covers: job type, backend, shots (1..1,000,000; at most 10,000 on a QPU), circuits (gates, arity,
     parameters, qubit indices), backend and noise-model qubit limits, multi-circuit gateset inheritance, and
-    debiasing (a QPU feature needing at least 500 shots). Raises :class:`CircuitError` listing every problem.
+    debiasing (a QPU feature needing at least 500 shots; when the payload does not set it, IonQ's default from
+    :func:`default_debiasing`). A null reads as absent. Raises :class:`CircuitError` listing every problem.
     The shape of QAOA and quantum-function inputs is left to the JSON Schema and to the executor.
     """
     if not isinstance(payload, Mapping):
@@ -556,7 +579,8 @@ def parse_job(payload: Any) -> JobPlan:
     if not isinstance(backend, str) or backend not in BACKEND_QUBITS:
         problems.append(Problem("backend", f"unknown backend {backend!r}", ", ".join(JOB_BACKENDS)))
         backend = backend if isinstance(backend, str) else SIMULATOR
-    shots = payload.get("shots", DEFAULT_SHOTS)
+    # A null reads as absent everywhere an optional field is read (IonQ accepts nulls; qiskit-ionq sends them).
+    shots = _given(payload, "shots", DEFAULT_SHOTS)
     if isinstance(shots, bool) or not isinstance(shots, int) or not MIN_SHOTS <= shots <= MAX_SHOTS:
         problems.append(Problem("shots", f"must be a whole number from {MIN_SHOTS} to {MAX_SHOTS:,}, got {shots!r}"))
         shots = DEFAULT_SHOTS
@@ -564,13 +588,13 @@ def parse_job(payload: Any) -> JobPlan:
         problems.append(Problem("shots", f"{shots:,} shots exceed the QPU limit of {MAX_QPU_SHOTS:,}",
                                 f"1..{MAX_QPU_SHOTS:,} on {backend}"))
 
-    noise = payload.get("noise") or {}
+    noise = _given(payload, "noise", {})
     noise_model = "ideal"
     noise_seed = None
     if not isinstance(noise, Mapping):
         problems.append(Problem("noise", "must be an object like {\"model\": \"aria-1\", \"seed\": 7}"))
     else:
-        noise_model = noise.get("model", "ideal")
+        noise_model = _given(noise, "model", "ideal")
         if not isinstance(noise_model, str) or noise_model not in NOISE_MODEL_QUBITS:
             problems.append(Problem("noise.model", f"unknown noise model {noise_model!r}",
                                     ", ".join(NOISE_MODEL_QUBITS)))
@@ -579,18 +603,18 @@ def parse_job(payload: Any) -> JobPlan:
         if noise_seed is not None and (isinstance(noise_seed, bool) or not isinstance(noise_seed, int)):
             problems.append(Problem("noise.seed", f"must be an integer, got {noise_seed!r}"))
             noise_seed = None
-        if noise and is_qpu(backend):
+        if any(v is not None for v in noise.values()) and is_qpu(backend):
             problems.append(Problem("noise", "noise models apply to the simulator only; a QPU has real noise",
                                     "omit `noise`, or use backend \"simulator\""))
 
     settings = payload.get("settings") or {}
-    debiasing = False
+    requested: bool | None = None
     if isinstance(settings, Mapping):
         mitigation = settings.get("error_mitigation") or {}
         if isinstance(mitigation, Mapping):
-            raw = mitigation.get("debiasing", False)
-            debiasing = bool(raw) if isinstance(raw, (bool, Mapping)) else False
-    if debiasing:
+            raw = mitigation.get("debiasing")
+            requested = None if raw is None else (bool(raw) if isinstance(raw, (bool, Mapping)) else False)
+    if requested:
         if not is_qpu(backend):
             problems.append(Problem("settings.error_mitigation.debiasing",
                                     "debiasing is a QPU feature and is not available on the simulator",
@@ -608,10 +632,10 @@ def parse_job(payload: Any) -> JobPlan:
     if not isinstance(data, Mapping):
         problems.append(Problem("input", "must be an object describing the circuit(s) or function"))
     elif job_type == CIRCUIT_JOB:
-        _collect(problems, circuits, lambda: parse_circuit(data.get("circuit"), data.get("gateset", "qis"),
+        _collect(problems, circuits, lambda: parse_circuit(data.get("circuit"), _given(data, "gateset", "qis"),
                                                             data.get("qubits"), path="input", max_qubits=limit))
     elif job_type == MULTI_CIRCUIT_JOB:
-        parent_gateset = data.get("gateset", "qis")
+        parent_gateset = _given(data, "gateset", "qis")
         entries = data.get("circuits")
         if not isinstance(entries, list) or not entries:
             problems.append(Problem("input.circuits", "must be a non-empty list of circuits"))
@@ -621,10 +645,10 @@ def parse_job(payload: Any) -> JobPlan:
                 if not isinstance(entry, Mapping):
                     problems.append(Problem(path, "each circuit must be an object with a `circuit` list"))
                     continue
-                qubits = entry.get("qubits", data.get("qubits"))
+                qubits = _given(entry, "qubits", data.get("qubits"))
                 before = len(circuits)
                 _collect(problems, circuits, lambda e=entry, p=path, q=qubits: parse_circuit(
-                    e.get("circuit"), e.get("gateset", parent_gateset), q, path=p, max_qubits=limit))
+                    e.get("circuit"), _given(e, "gateset", parent_gateset), q, path=p, max_qubits=limit))
                 if len(circuits) > before and isinstance(entry.get("name"), str):
                     c = circuits[-1]
                     circuits[-1] = Circuit(c.qubits, c.gateset, c.gates, entry["name"])
@@ -634,11 +658,19 @@ def parse_job(payload: Any) -> JobPlan:
             problems.append(Problem("input.problem.nodes", f"{n} nodes need {n} qubits; {backend} has {limit}"))
     if problems:
         raise CircuitError(problems)
+    debiasing = requested if requested is not None else default_debiasing(backend, shots,
+                                                                          (c.gateset for c in circuits))
     return JobPlan(
         type=job_type, backend=backend, shots=shots, circuits=tuple(circuits), debiasing=debiasing,
         noise_model=noise_model, noise_seed=noise_seed, dry_run=bool(payload.get("dry_run", False)),
-        payload=payload,
+        payload=payload, debiasing_requested=requested,
     )
+
+
+def _given(data: Mapping[str, Any], key: str, default: Any) -> Any:
+    """``data[key]``, or ``default`` when it is absent or null."""
+    value = data.get(key)
+    return default if value is None else value
 
 
 def _collect(problems: list[Problem], circuits: list[Circuit], parse: Any) -> None:

@@ -22,8 +22,18 @@ from ionq_mcp.sandbox import _backends, _jobs, _sessions, _usage
 from ionq_mcp.sandbox._config import ApiKey
 from ionq_mcp.sandbox._costs import estimate, plan_cost
 from ionq_mcp.sandbox._errors import ApiError, bad_request, error_body, not_found, unauthorized
+from ionq_mcp.sandbox._query import (
+    query_bool,
+    query_date,
+    query_day,
+    query_enum,
+    query_int,
+    query_string,
+    query_uuid,
+    query_uuids,
+)
 from ionq_mcp.sandbox._runner import now_iso
-from ionq_mcp.sandbox._validate import loads_finite, validate_body, validate_job
+from ionq_mcp.sandbox._validate import loads_finite, validate_body, validate_job, without_nulls
 
 if TYPE_CHECKING:
     from ionq_mcp.sandbox._config import SandboxConfig
@@ -69,51 +79,6 @@ def _json(body: Any, status: int = 200) -> JSONResponse:
 # ---------------------------------------------------------------------------------------------- parameters
 
 
-def _query_int(request: Request, name: str, default: int | None, lo: int, hi: int | None = None) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"`{name}` must be a whole number, got {raw!r}", name, source="query") from None
-    if value < lo or (hi is not None and value > hi):
-        allowed = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-        raise bad_request(f"`{name}` must be within {allowed}, got {value}", name, source="query")
-    return value
-
-
-def _query_bool(request: Request, name: str, default: bool | None = None) -> bool | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    lowered = raw.lower()
-    if lowered in ("true", "1"):
-        return True
-    if lowered in ("false", "0"):
-        return False
-    raise bad_request(f"`{name}` must be true or false, got {raw!r}", name, source="query")
-
-
-def _query_enum(request: Request, name: str, allowed: tuple[str, ...], *, required: bool = False) -> str | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        if required:
-            raise bad_request(f"`{name}` is required (one of {', '.join(allowed)})", name, source="query")
-        return None
-    if raw not in allowed:
-        raise bad_request(f"`{name}` must be one of {', '.join(allowed)}, got {raw!r}", name, source="query")
-    return raw
-
-
-def _query_list(request: Request, name: str) -> list[str] | None:
-    """A list given as repeated ``name=a&name=b``, ``name[]=a`` or comma-separated ``name=a,b``."""
-    values = request.query_params.getlist(name) + request.query_params.getlist(f"{name}[]")
-    if not values:
-        return None
-    return [part for value in values for part in value.split(",") if part]
-
-
 def _known_backend(backend: str, *, source: str) -> str:
     """``backend`` when the sandbox runs it, else the error naming it: 404 for a path parameter, 400 elsewhere."""
     if not _backends.is_known(backend):
@@ -143,7 +108,7 @@ async def _body(request: Request) -> Any:
     if not raw.strip():
         raise bad_request("a JSON request body is required", "body")
     try:
-        return loads_finite(raw)
+        return without_nulls(loads_finite(raw))
     except (ValueError, UnicodeDecodeError) as error:
         raise bad_request(f"the request body is not valid JSON: {error}", "body") from None
     except RecursionError:
@@ -167,24 +132,14 @@ async def get_backend(request: Request, ctx: Context) -> Response:
     return _json(_backends.backend_doc(backend, average_queue_time_ms=ctx.sandbox.config.latency(backend) * 1000))
 
 
-def _query_day(request: Request, name: str) -> dt.datetime | None:
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    day = _backends.parse_day(raw)
-    if day is None:
-        raise bad_request(f"`{name}` must be a date like 2025-12-31 or an ISO timestamp, got {raw!r}", name,
-                          source="query")
-    return day
-
-
 async def list_characterizations(request: Request, ctx: Context) -> Response:
     backend = _backend_param(request)
-    limit = _query_int(request, "limit", MAX_CHARACTERIZATION_PAGE, 1, MAX_CHARACTERIZATION_PAGE)
-    page = _query_int(request, "page", 1, 1)
+    limit = query_int(request, "limit", MAX_CHARACTERIZATION_PAGE, 1, MAX_CHARACTERIZATION_PAGE)
+    page = query_int(request, "page", 1, 1)
     assert limit is not None and page is not None
-    return _json(_backends.list_characterizations(backend, start=_query_day(request, "start"),
-                                                  end=_query_day(request, "end"), page=page, limit=limit))
+    return _json(_backends.list_characterizations(backend, start=query_day(request, "start", _backends.parse_day),
+                                                  end=query_day(request, "end", _backends.parse_day), page=page,
+                                                  limit=limit))
 
 
 async def get_characterization(request: Request, ctx: Context) -> Response:
@@ -219,22 +174,25 @@ async def create_job(request: Request, ctx: Context) -> Response:
 
 
 def _list_jobs(request: Request, ctx: Context, session_id: str | None) -> Response:
-    status = _query_enum(request, "status", ("submitted", "ready", "started", "canceled", "failed", "completed"))
-    limit = _query_int(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+    status = query_enum(request, "status", ("submitted", "ready", "started", "canceled", "failed", "completed"))
+    limit = query_int(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
     assert limit is not None
     after_seq = None
-    cursor = request.query_params.get("next")
-    if cursor:
+    cursor = query_string(request, "next")
+    if cursor is not None:
         start = ctx.sandbox.store.get_job(cursor, ctx.me.project_id)
         if start is None:
             raise bad_request(f"`next` {cursor!r} is not a page cursor this sandbox issued", "next", source="query")
         after_seq = start.seq + 1
-    target = request.query_params.get("target")
+    target = query_string(request, "target")
+    backends = [t.strip() for t in target.split(",")] if target is not None else None
+    if backends is not None and not all(backends):
+        raise bad_request("`target` has an empty item; give comma-separated backends or leave it out", "target",
+                          source="query")
     rows = ctx.sandbox.store.list_jobs(
-        ctx.me.project_id, ids=_query_list(request, "ids"), parent_job_id=request.query_params.get("parent_job_id"),
-        status=status, backends=[t.strip() for t in target.split(",") if t.strip()] if target else None,
-        session_id=session_id or request.query_params.get("session_id") or None,
-        submitter_id=request.query_params.get("submitter_id") or None, after_seq=after_seq, limit=limit + 1)
+        ctx.me.project_id, ids=query_uuids(request, "ids"), parent_job_id=query_uuid(request, "parent_job_id"),
+        status=status, backends=backends, session_id=session_id or query_uuid(request, "session_id"),
+        submitter_id=query_uuid(request, "submitter_id"), after_seq=after_seq, limit=limit + 1)
     page, rest = rows[:limit], rows[limit:]
     return _json({"jobs": [_jobs.list_view(r.doc) for r in page], "next": rest[0].id if rest else None})
 
@@ -298,11 +256,10 @@ def _cancel(ctx: Context, row: Any) -> bool:
 
 
 async def cancel_job(request: Request, ctx: Context) -> Response:
+    # A job already in a final status is left as it is and the call still succeeds (IonQ's clients treat it as
+    # a no-op; qiskit's job.cancel() raises on an error). The body keeps the spec's only status word.
     row = _job(request, ctx)
-    if not _cancel(ctx, row):
-        current = ctx.sandbox.store.get_job(row.id)
-        raise ApiError(409, f"job {row.id} is already {current.status if current else 'gone'}; only a job that "
-                            f"has not finished can be canceled", keys=["UUID"], source="params")
+    _cancel(ctx, row)
     return _json({"id": row.id, "status": "canceled"})
 
 
@@ -314,22 +271,25 @@ async def cancel_jobs(request: Request, ctx: Context) -> Response:
 
 
 async def estimate_job(request: Request, ctx: Context) -> Response:
-    backend = request.query_params.get("backend")
-    if not backend:
+    backend = query_string(request, "backend")
+    if backend is None:
         raise bad_request(f"`backend` is required (one of {', '.join(circuits.JOB_BACKENDS)})", "backend",
                           source="query")
     _known_backend(backend, source="query")
-    job_type = request.query_params.get("type") or circuits.CIRCUIT_JOB
+    job_type = query_string(request, "type") or circuits.CIRCUIT_JOB
     if job_type not in circuits.JOB_TYPES:
         raise bad_request(f"unknown job type {job_type!r} (allowed: {', '.join(circuits.JOB_TYPES)})", "type",
                           source="query")
     limit_shots = circuits.MAX_QPU_SHOTS if circuits.is_qpu(backend) else circuits.MAX_SHOTS
-    qubits = _query_int(request, "qubits", min(25, circuits.BACKEND_QUBITS[backend]), 1,
+    qubits = query_int(request, "qubits", min(25, circuits.BACKEND_QUBITS[backend]), 1,
                         circuits.BACKEND_QUBITS[backend])
-    shots = _query_int(request, "shots", 1000, 1, limit_shots)
-    one_q = _query_int(request, "1q_gates", 0, 0)
-    two_q = _query_int(request, "2q_gates", 0, 0)
-    mitigation = _query_bool(request, "error_mitigation", False)
+    shots = query_int(request, "shots", 1000, 1, limit_shots)
+    one_q = query_int(request, "1q_gates", 0, 0)
+    two_q = query_int(request, "2q_gates", 0, 0)
+    mitigation = query_bool(request, "error_mitigation")
+    if mitigation is None:  # IonQ's default for a job that does not say: a circuit job is taken to be in QIS gates
+        mitigation = job_type in (circuits.CIRCUIT_JOB, circuits.MULTI_CIRCUIT_JOB) and circuits.default_debiasing(
+            backend, shots, ("qis",))
     assert qubits is not None and shots is not None and one_q is not None and two_q is not None
     return _json(estimate(ctx.sandbox.config.rates, backend=backend, job_type=job_type, qubits=qubits, shots=shots,
                           one_q=one_q, two_q=two_q, error_mitigation=bool(mitigation),
@@ -363,7 +323,7 @@ async def get_circuits(request: Request, ctx: Context) -> Response:
 
 async def get_probabilities(request: Request, ctx: Context) -> Response:
     row = _job(request, ctx)
-    sharpen = _query_bool(request, "sharpen", False)
+    sharpen = query_bool(request, "sharpen", False)
     if row.status != "completed" or not row.doc.get("results"):
         reason = "is a dry run" if row.doc.get("dry_run") else (
             f"is {row.status}" if row.status != "completed" else "has no probability results (see `output`)")
@@ -406,7 +366,7 @@ async def create_session(request: Request, ctx: Context) -> Response:
 
 
 async def list_sessions(request: Request, ctx: Context) -> Response:
-    active = _query_bool(request, "active")
+    active = query_bool(request, "active")
     store = ctx.sandbox.store
     sessions = [_sessions.refresh(store, s) for s in store.list_sessions(ctx.me.project_id)]
     if active is not None:
@@ -438,27 +398,17 @@ async def list_session_jobs(request: Request, ctx: Context) -> Response:
 # ----------------------------------------------------------------------------------------------------- usage
 
 
-def _query_date(request: Request, name: str) -> dt.date:
-    raw = request.query_params.get(name)
-    if not raw:
-        raise bad_request(f"`{name}` is required (a date like 2025-01-31)", name, source="query")
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise bad_request(f"`{name}` must be a date like 2025-01-31, got {raw!r}", name, source="query") from None
-
-
 async def get_usage(request: Request, ctx: Context) -> Response:
     organization_id = request.path_params["organization_id"]
     if organization_id != ctx.me.organization_id:
         raise not_found("organization", "organization_id", organization_id)
-    start, end = _query_date(request, "start_date"), _query_date(request, "end_date")
+    start, end = query_date(request, "start_date"), query_date(request, "end_date")
     if end <= start:
         raise bad_request(f"`end_date` ({end}) must be after `start_date` ({start})", "end_date", source="query")
     if (end - start).days > 3660:
         raise bad_request("the date range may span at most 10 years", "end_date", source="query")
-    group_by = _query_enum(request, "group_by", ("job", "project", "user"), required=True)
-    modality = _query_enum(request, "modality", ("daily", "weekly", "monthly"), required=True)
+    group_by = query_enum(request, "group_by", ("job", "project", "user"), required=True)
+    modality = query_enum(request, "modality", ("daily", "weekly", "monthly"), required=True)
     assert group_by is not None and modality is not None
     names: dict[str, str] = {}
     for key in ctx.sandbox.config.api_keys:

@@ -2,8 +2,9 @@
 
 Characterizations are consistent with the noise models the simulation uses for each QPU: the median 1q/2q/SPAM
 fidelities are ``1 - p1q``, ``1 - p2q`` and ``1 - readout`` of :func:`ionq_mcp.sandbox._noise.noise_for_backend`.
-Timings are integer **microseconds** (the spec types them as integers but says "seconds", which cannot hold a
-gate time; see docs/spec-deviations.md). Connectivity is all-to-all, as on every trapped-ion QPU.
+Timings are in **seconds**, as floats (the spec says seconds but types them as integers, which cannot hold a gate
+time; IonQ's service and SDKs use float seconds; see docs/spec-deviations.md). Connectivity is all-to-all, as on
+every trapped-ion QPU.
 """
 
 from __future__ import annotations
@@ -24,20 +25,20 @@ HISTORY_DAYS = 30
 
 @dataclass(frozen=True)
 class Timing:
-    """Gate and operation durations in microseconds."""
+    """Gate and operation durations in seconds."""
 
-    one_q: int
-    two_q: int
-    readout: int
-    reset: int
-    t1: int
-    t2: int
+    one_q: float
+    two_q: float
+    readout: float
+    reset: float
+    t1: float
+    t2: float
 
 
-#: Per-family timings in microseconds (Aria: slower gates; Forte: faster single-qubit gates).
+#: Per-family timings in seconds (Aria: slower gates; Forte: faster single-qubit gates).
 TIMINGS: dict[str, Timing] = {
-    "aria": Timing(one_q=135, two_q=600, readout=300, reset=20, t1=100_000_000, t2=1_000_000),
-    "forte": Timing(one_q=63, two_q=650, readout=150, reset=20, t1=100_000_000, t2=1_000_000),
+    "aria": Timing(one_q=135e-6, two_q=600e-6, readout=300e-6, reset=20e-6, t1=100.0, t2=1.0),
+    "forte": Timing(one_q=63e-6, two_q=650e-6, readout=150e-6, reset=20e-6, t1=100.0, t2=1.0),
 }
 
 _LOCATIONS = {"simulator": "cloud", "qpu.aria-1": "College Park, MD, USA", "qpu.aria-2": "College Park, MD, USA",

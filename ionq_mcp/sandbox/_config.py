@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass, field
 
@@ -50,6 +51,19 @@ class ApiKey:
                    organization_id=_uid(f"organization/{organization}"), project_name=project)
 
 
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ValueError(f"{name} must be a number of seconds >= 0, got {raw!r}")
+    return value
+
+
 def default_keys() -> list[ApiKey]:
     return [ApiKey.generate(DEFAULT_SANDBOX_KEY, "sandbox default key")]
 
@@ -61,6 +75,11 @@ class SandboxConfig:
     ``db_path``: ``":memory:"`` or a file (the CLI uses ``state_dir()/sandbox.sqlite3``).
     ``qpu_latency_s`` / ``simulator_latency_s``: emulated queue+run seconds per job (submitted -> completed).
     ``seed``: RNG seed for sampling when a job gives no ``noise.seed``. ``max_workers``: simulation threads.
+    ``memory_budget_bytes``: memory concurrent simulations may use together (None: ``$IONQ_MCP_SANDBOX_MEMORY_GB``,
+    else half the machine's memory); a job that does not fit waits, one larger than the budget fails.
+    ``detached``: run no jobs in this process; a background worker process on the same database file runs them
+    and exits after ``worker_idle_s`` idle seconds (for one-shot CLI calls; needs a file ``db_path``).
+    ``poll_s``: how often a file-backed sandbox looks for jobs no process runs (e.g. left by one that died).
     """
 
     db_path: str = ":memory:"
@@ -71,6 +90,10 @@ class SandboxConfig:
     rates: RateTable = field(default_factory=default_rates)
     faults: list[FaultRule] = field(default_factory=list)
     max_workers: int = 2
+    memory_budget_bytes: int | None = None
+    detached: bool = False
+    worker_idle_s: float = field(default_factory=lambda: _env_seconds("IONQ_MCP_SANDBOX_WORKER_IDLE_S", 60.0))
+    poll_s: float = 2.0
 
     def latency(self, backend: str) -> float:
         return self.qpu_latency_s if backend.startswith("qpu.") else self.simulator_latency_s

@@ -63,8 +63,8 @@ def default_rates() -> RateTable:
 
 def compute_time_us(backend: str, *, one_q: int, two_q: int, shots: int) -> int:
     """Predicted quantum compute time in microseconds: per shot, every gate's duration plus readout and reset."""
-    t = timing_for(backend)
-    return int(shots * (one_q * t.one_q + two_q * t.two_q + t.readout + t.reset))
+    t = timing_for(backend)  # seconds
+    return round(shots * (one_q * t.one_q + two_q * t.two_q + t.readout + t.reset) * 1e6)
 
 
 def job_stats(plan: circuits.JobPlan) -> dict[str, Any]:

@@ -27,15 +27,16 @@ class NewJob:
     extra: dict[str, Any]
 
 
-def _settings(payload: Mapping[str, Any]) -> dict[str, Any]:
+def _settings(payload: Mapping[str, Any], plan: circuits.JobPlan) -> dict[str, Any]:
+    """The job's ``settings``: its compilation options, and for a gate-circuit job the EFFECTIVE debiasing (the
+    payload's choice or IonQ's default), which is what decides the variants and the price."""
     raw = payload.get("settings") or {}
     out: dict[str, Any] = {}
     compilation = raw.get("compilation")
     out["compilation"] = ({k: v for k, v in compilation.items() if k in _COMPILATION_KEYS}
                           if isinstance(compilation, Mapping) else {})
-    mitigation = raw.get("error_mitigation")
-    if isinstance(mitigation, Mapping) and "debiasing" in mitigation:
-        out["error_mitigation"] = {"debiasing": mitigation["debiasing"]}
+    if plan.circuits:
+        out["error_mitigation"] = {"debiasing": plan.debiasing}
     return out
 
 
@@ -62,7 +63,7 @@ def _base(job_id: str, key: ApiKey, plan: circuits.JobPlan, payload: Mapping[str
         "execution_duration_ms": None,
         "shots": plan.shots,
         "failure": None,
-        "settings": _settings(payload),
+        "settings": _settings(payload, plan),
         "stats": stats,
         "results": None,
         "output": {},

@@ -1,4 +1,5 @@
-"""The :class:`Sandbox`: the embedded cloud's app, store and runner in one object, in-process or on loopback HTTP."""
+"""The :class:`Sandbox`: the embedded cloud's app, store, runner (or worker) and fault injection in one object,
+in-process or on loopback HTTP."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from starlette.types import ASGIApp
 from ionq_mcp.sandbox._app import build_app
 from ionq_mcp.sandbox._config import SandboxConfig
 from ionq_mcp.sandbox._faults import FaultInjector, RequestLog
+from ionq_mcp.sandbox._memory import default_budget_bytes
 from ionq_mcp.sandbox._runner import Runner
 from ionq_mcp.sandbox._store import Store
 
 if TYPE_CHECKING:
     import uvicorn
+
+    from ionq_mcp.sandbox._worker import Launcher
 
 __all__ = ["Sandbox"]
 
@@ -39,16 +43,33 @@ async def _listening_url(server: uvicorn.Server, task: asyncio.Task[None]) -> st
 class Sandbox:
     """A running sandbox: store, job runner, fault injection and the ASGI app serving ``/v0.4``.
 
-    Jobs left unfinished by a previous process on the same database file are re-queued on start.
+    Jobs left unfinished by a previous process on the same database file are re-queued on start (unless another
+    live process holds them). With ``SandboxConfig(detached=True)`` a background worker process runs the jobs.
     """
 
     def __init__(self, config: SandboxConfig | None = None):
         self.config = config or SandboxConfig()
         if not self.config.api_keys:
             raise ValueError("SandboxConfig.api_keys must name at least one key")
-        self.store = Store(self.config.db_path)
-        self.runner = Runner(self.store, latency=self.config.latency, rates=self.config.rates,
-                             max_workers=self.config.max_workers, seed=self.config.seed)
+        config = self.config
+        budget = config.memory_budget_bytes or default_budget_bytes()
+        in_memory = config.db_path == ":memory:"
+        if config.detached and in_memory:
+            raise ValueError("SandboxConfig.detached needs a database file: a worker process cannot share :memory:")
+        self.store = Store(config.db_path)
+        self.runner: Runner | Launcher
+        if config.detached:
+            # imported here: `python -m ionq_mcp.sandbox._worker` imports this package first
+            from ionq_mcp.sandbox._worker import Launcher, launcher_settings
+
+            self.runner = Launcher(self.store, launcher_settings(
+                qpu_latency_s=config.qpu_latency_s, simulator_latency_s=config.simulator_latency_s,
+                seed=config.seed, rates=config.rates, memory_budget=budget, max_workers=config.max_workers,
+                idle_s=config.worker_idle_s))
+        else:
+            self.runner = Runner(self.store, latency=config.latency, rates=config.rates,
+                                 max_workers=config.max_workers, seed=config.seed, memory_budget=budget,
+                                 poll_s=None if in_memory else config.poll_s)
         self.faults = FaultInjector(self.config.faults)
         self.request_log = RequestLog()
         self.api: ASGIApp = build_app(self)

@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     cost REAL NOT NULL DEFAULT 0,
     time_us REAL NOT NULL DEFAULT 0,
     doc TEXT NOT NULL,
-    payload TEXT NOT NULL
+    payload TEXT NOT NULL,
+    owner TEXT,
+    lease_until REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_project ON jobs (project_id, seq);
 CREATE INDEX IF NOT EXISTS jobs_parent ON jobs (parent_job_id);
@@ -90,6 +92,10 @@ class Store:
         self._lock = threading.RLock()
         self._db = _sqlite.connect(path)
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for column, kind in (("owner", "TEXT"), ("lease_until", "REAL")):  # a database from before leases
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
         self._closed = False
 
     def close(self) -> None:
@@ -149,14 +155,17 @@ class Store:
         return job
 
     def update_job(self, job_id: str, changes: Mapping[str, Any], *, only_if_status: Iterable[str] | None = None,
-                   cost: float | None = None, time_us: float | None = None) -> dict[str, Any] | None:
+                   cost: float | None = None, time_us: float | None = None,
+                   owner: str | None = None) -> dict[str, Any] | None:
         """Merge ``changes`` into the job's document. With ``only_if_status`` the update happens only while the
         job is in one of those statuses (an atomic compare-and-set, so a cancel and a completion cannot both
-        win). Returns the new document, or None when nothing was updated."""
+        win); with ``owner``, only while that runner holds the job's lease (see :meth:`claim_job`). Returns the
+        new document, or None when nothing was updated."""
         allowed = set(only_if_status) if only_if_status is not None else None
         with self._tx() as db:
-            row = db.execute("SELECT status, doc FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None or (allowed is not None and row[0] not in allowed):
+            row = db.execute("SELECT status, doc, owner FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None or (allowed is not None and row[0] not in allowed) or (owner is not None
+                                                                                   and row[2] != owner):
                 return None
             doc = json.loads(row[1])
             doc.update(changes)
@@ -227,6 +236,52 @@ class Store:
         rows = self._query(f"SELECT {self._JOB_COLUMNS} FROM jobs WHERE status IN ({marks}) AND parent_job_id IS "
                            f"NULL AND dry_run = 0 ORDER BY seq", UNFINISHED)
         return [self._row(r) for r in rows]
+
+    # ------------------------------------------------------------------------------------- leases (runners)
+    # Several processes may run jobs from one database file (an MCP server, `ionq-mcp sandbox`, the background
+    # worker of one-shot CLI calls). A runner runs a job only while it holds the job's lease: claiming is one
+    # UPDATE guarded by the lease, so two runners never run the same job; a lease a dead process left behind
+    # expires and the job is claimed again. Times are wall-clock seconds (time.time()), shared across processes.
+
+    _CLAIMABLE = (f"status IN ({', '.join(repr(s) for s in UNFINISHED)}) AND parent_job_id IS NULL AND dry_run = 0"
+                  " AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?)")
+
+    def claim_job(self, job_id: str, owner: str, lease_s: float, now: float) -> bool:
+        """Take the lease of an unfinished job nobody (else) holds. True when ``owner`` holds it now."""
+        with self._tx() as db:
+            cursor = db.execute(f"UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ? AND (owner = ? OR "
+                                f"({self._CLAIMABLE}))", (owner, now + lease_s, job_id, owner, now))
+            return cursor.rowcount == 1
+
+    def claim_next(self, owner: str, lease_s: float, now: float) -> JobRow | None:
+        """Take the lease of the oldest unfinished top-level job whose lease is free or expired (None if none)."""
+        with self._tx() as db:
+            row = db.execute(f"SELECT {self._JOB_COLUMNS} FROM jobs WHERE {self._CLAIMABLE} ORDER BY seq LIMIT 1",
+                             (now,)).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ?", (owner, now + lease_s, row[0]))
+            return self._row(row)
+
+    def has_claimable(self, now: float) -> bool:
+        """Whether some unfinished job has no live lease (nobody is running it)."""
+        return bool(self._query(f"SELECT 1 FROM jobs WHERE {self._CLAIMABLE} LIMIT 1", (now,)))
+
+    def renew_leases(self, owner: str, lease_s: float, now: float) -> int:
+        """Extend every lease ``owner`` holds on an unfinished job; how many."""
+        marks = ", ".join("?" * len(UNFINISHED))
+        with self._tx() as db:
+            return db.execute(f"UPDATE jobs SET lease_until = ? WHERE owner = ? AND status IN ({marks})",
+                              (now + lease_s, owner, *UNFINISHED)).rowcount
+
+    def release_leases(self, owner: str, *, keep: Iterable[str] = ()) -> None:
+        """Give up the leases ``owner`` holds, except on the jobs in ``keep`` (a closing runner hands its queued
+        jobs to another process at once; a job still simulating keeps its lease until it expires)."""
+        kept = list(keep)
+        marks = ", ".join("?" * len(kept))
+        with self._tx() as db:
+            db.execute("UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ?"
+                       + (f" AND id NOT IN ({marks})" if kept else ""), (owner, *kept))
 
     def billed_jobs(self, organization_id: str, start: str, end: str) -> list[JobRow]:
         """Completed, non-dry-run top-level jobs of an organization submitted in [start, end) (ISO strings)."""

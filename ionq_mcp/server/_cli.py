@@ -3,7 +3,9 @@
 * ``serve``: run the server over stdio (default) or streamable HTTP.
 * ``tools``: every exposed tool with its annotations and schema sizes in bytes, and the totals.
 * ``call TOOL 'JSON'``: one call in-process through a real MCP client session (same validation and result
-  shaping as a served call); prints the structured result; exit status 1 when the result is an error.
+  shaping as a served call); prints the structured result; exit status 1 when the result is an error. With the
+  embedded sandbox, jobs run in a background worker process that exits when idle, so a job created by one call
+  completes and later calls read it.
 * ``demo``: a real MCP client session over stdio against ``ionq-mcp serve --sandbox`` in a subprocess (fresh
   temporary state): list tools, estimate a Bell circuit on a QPU, run it on the simulator, wait, print the
   histogram (qubit 0 = rightmost bit) and the cost. Works offline.
@@ -49,13 +51,16 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     add_guard_arguments(parser)
 
 
-def _build(args: argparse.Namespace) -> Any:
-    """The server for ``args``, or None after printing why the configuration is refused."""
+def _build(args: argparse.Namespace, **overrides: Any) -> Any:
+    """The server for ``args`` (``overrides`` replace ServerConfig fields), or None after printing why the
+    configuration is refused."""
+    from dataclasses import replace
+
     from ionq_mcp.server._app import build_server
     from ionq_mcp.server._config import ServerConfig
 
     try:
-        return build_server(ServerConfig.from_args(args))
+        return build_server(replace(ServerConfig.from_args(args), **overrides))
     except (ValueError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"ionq-mcp: {message}", file=sys.stderr)
@@ -186,7 +191,9 @@ def run_call(args: argparse.Namespace) -> int:
     if not isinstance(arguments, dict):
         print(f"ionq-mcp call: arguments: expected a JSON object, got {type(arguments).__name__}", file=sys.stderr)
         return 2
-    server = _build(args)
+    # One call, then exit: an embedded-sandbox job it creates runs in a background worker that outlives it, and a
+    # later call never waits for a simulation it did not ask for (ionq_mcp.sandbox._worker).
+    server = _build(args, sandbox_detached=True)
     if server is None:
         return 2
 

@@ -53,6 +53,8 @@ class ServerConfig:
     base_url: str | None = None
     force_sandbox: bool = False
     sandbox_db: str | None = None
+    #: Embedded sandbox only: jobs run in a background worker process that outlives this one (one-shot CLI calls).
+    sandbox_detached: bool = False
     sandbox: Any = None
     toolsets: tuple[str, ...] | None = None
     tools: tuple[str, ...] | None = None

@@ -141,7 +141,7 @@ async def estimate_plan(client: IonQClient, plan: circuits.JobPlan, backend: str
     n1, n2 = plan.gate_counts()
     raw = to_jsonable(await client.get_job_estimate(
         backend=backend, type=plan.type, qubits=plan.qubits, shots=plan.shots, one_qubit_gates=n1,
-        two_qubit_gates=n2, error_mitigation=plan.debiasing))
+        two_qubit_gates=n2, error_mitigation=plan.debiasing_on(backend)))
     cost = raw.get("estimated_cost")
     if not isinstance(cost, (int, float)):
         raise GuardRefused(f"IonQ returned no cost estimate for this job on {backend}; a paid job is never "
@@ -150,7 +150,7 @@ async def estimate_plan(client: IonQClient, plan: circuits.JobPlan, backend: str
     guard_usd, note, unbounded = guard_bound(plan, float(cost), rates)
     return CostEstimate(
         backend=backend, job_type=plan.type, qubits=plan.qubits, shots=plan.shots, one_qubit_gates=n1,
-        two_qubit_gates=n2, error_mitigation=plan.debiasing, cost_usd=float(cost),
+        two_qubit_gates=n2, error_mitigation=plan.debiasing_on(backend), cost_usd=float(cost),
         unit=str(raw.get("cost_unit") or "usd"), queue_time_s=_num(raw.get("current_predicted_queue_time")),
         execution_time_s=_num(raw.get("estimated_execution_time")), rates=rates, guard_usd=guard_usd,
         bound_note=note, unbounded=unbounded)

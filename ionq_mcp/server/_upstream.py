@@ -115,7 +115,8 @@ class Upstream:
             from ionq_mcp.sandbox import Sandbox, SandboxConfig
 
             db = self._config.sandbox_db or str(self._config.resolved_state_dir() / "sandbox.sqlite3")
-            self._sandbox = Sandbox(SandboxConfig(db_path=db))
+            detached = self._config.sandbox_detached and db != ":memory:"
+            self._sandbox = Sandbox(SandboxConfig(db_path=db, detached=detached))
             self._owns_sandbox = True
         return self._sandbox
 

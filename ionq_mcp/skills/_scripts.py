@@ -38,22 +38,18 @@ _TURNS_SUSPICIOUS = 1.0
 
 
 def debiasing_decision(payload: Mapping[str, Any], plan: circuits.JobPlan) -> tuple[bool, str]:
-    """(debiased?, why) for a valid job, by IonQ's defaults (docs/reference/ionq-notes.md).
-
-    An explicit ``settings.error_mitigation.debiasing`` wins (``parse_job`` has already refused it where it
-    cannot apply). Otherwise: a QPU job whose circuits are all QIS with at least ``MIN_DEBIASING_SHOTS`` shots
-    is debiased; native-gate jobs, smaller jobs and simulator jobs are not.
-    """
-    settings = payload.get("settings") if isinstance(payload.get("settings"), Mapping) else {}
-    mitigation = settings.get("error_mitigation") if isinstance(settings.get("error_mitigation"), Mapping) else {}
-    explicit = mitigation.get("debiasing")
-    if explicit is not None:
-        return bool(explicit), f"settings.error_mitigation.debiasing is {json.dumps(explicit)} in the payload"
+    """(debiased?, why) for a valid job: ``plan.debiasing``, the effective setting ``parse_job`` derived by
+    IonQ's defaults (:func:`ionq_mcp.circuits.default_debiasing`), with the reason in words. ``payload`` is the
+    job as given (kept for the callers; the plan already carries what it says)."""
+    del payload
+    if plan.debiasing_requested is not None:
+        return plan.debiasing, (f"settings.error_mitigation.debiasing is "
+                                f"{json.dumps(plan.debiasing_requested)} in the payload")
     if not circuits.is_qpu(plan.backend):
         return False, "simulators never debias"
     if plan.shots < circuits.MIN_DEBIASING_SHOTS:
         return False, f"fewer than {circuits.MIN_DEBIASING_SHOTS} shots: never debiased"
-    if plan.circuits and all(c.gateset == "qis" for c in plan.circuits):
+    if plan.debiasing:
         return True, (f"IonQ's default for a QIS-gate QPU job with >= {circuits.MIN_DEBIASING_SHOTS} shots; set "
                       "settings.error_mitigation.debiasing to false to turn it off")
     return False, "native-gate jobs are debiased only when the payload turns it on"

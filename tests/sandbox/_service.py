@@ -16,6 +16,12 @@ KEY_A = ApiKey.generate("key-alpha", "alpha key", project="alpha", organization=
 KEY_B = ApiKey.generate("key-beta", "beta key", project="beta", organization="acme")
 
 BELL = [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}]
+#: A quantum-function job the sandbox accepts and then fails (InvalidInput): its ansatz is not a circuit.
+UNSUPPORTED_ANSATZ_JOB: dict[str, Any] = {
+    "type": "quantum-function.v1", "backend": "simulator",
+    "input": {"data": {"type": "hamiltonian-energy", "data": {
+        "hamiltonian": [{"pauli_string": "Z", "coefficient": 1.0}],
+        "ansatz": {"data": "this is not a circuit"}}}, "params": [0.1]}}
 
 
 def make_sandbox(**overrides: Any) -> Sandbox:

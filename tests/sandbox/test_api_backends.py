@@ -75,3 +75,21 @@ async def test_simulator_has_no_characterizations(anonymous):
 async def test_characterization_of_another_backend_is_404(anonymous, client):
     aria = (await anonymous.get("/backends/qpu.aria-1")).json()["characterization_id"]
     assert_error(await client.get(f"/backends/qpu.forte-1/characterizations/{aria}"), 404, "UUID")
+
+
+@pytest.mark.parametrize("name", ["qpu.aria-1", "qpu.forte-1"])
+async def test_timings_are_seconds_and_predict_the_compute_time(anonymous, client, name):
+    # The spec describes timing as seconds; a trapped-ion gate takes microseconds, T1/T2 take seconds.
+    backend = (await anonymous.get(f"/backends/{name}")).json()
+    timing = (await client.get(f"/backends/{name}/characterizations/{backend['characterization_id']}")).json()[
+        "timing"]
+    assert all(isinstance(v, float) for v in timing.values())
+    assert 1e-6 < timing["1q"] < timing["2q"] < 1e-3 and 1e-6 < timing["reset"] < timing["readout"] < 1e-3
+    assert timing["t1"] >= timing["t2"] >= 0.1
+    # the job's predicted compute time (microseconds) is the same timings summed over every shot
+    job = (await client.post("/jobs", json={"type": "ionq.circuit.v1", "backend": name, "shots": 200,
+                                            "dry_run": True, "input": {
+        "qubits": 2, "circuit": [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}]}})).json()
+    stats = (await client.get(f"/jobs/{job['id']}")).json()["stats"]
+    seconds = 200 * (timing["1q"] + timing["2q"] + timing["readout"] + timing["reset"])
+    assert stats["predicted_quantum_compute_time_us"] == pytest.approx(seconds * 1e6, abs=1)

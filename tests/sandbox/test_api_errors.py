@@ -169,6 +169,27 @@ async def test_unknown_ids_on_write_routes_are_404(client, method, path):
     ("/jobs/estimate", {"backend": "qpu.aria-1", "error_mitigation": "maybe"}, "error_mitigation"),
     ("/jobs/estimate", {"backend": "qpu.aria-1", "type": "ionq.nonsense"}, "type"),
     ("/sessions", {"active": "perhaps"}, "active"),
+    # present but empty, or not of the parameter's type: never read as if absent
+    ("/jobs", {"status": ""}, "status"),
+    ("/jobs", {"limit": ""}, "limit"),
+    ("/jobs", {"next": ""}, "next"),
+    ("/jobs", {"ids": ""}, "ids"),
+    ("/jobs", {"ids": "false"}, "ids"),
+    ("/jobs", {"ids": "5f0c6c1e-3c3b-4d8e-9a8e-2d3f0c1b2a10,"}, "ids"),
+    ("/jobs", {"parent_job_id": ""}, "parent_job_id"),
+    ("/jobs", {"parent_job_id": "not-a-job"}, "parent_job_id"),
+    ("/jobs", {"session_id": ""}, "session_id"),
+    ("/jobs", {"submitter_id": "nobody"}, "submitter_id"),
+    ("/jobs", {"target": ""}, "target"),
+    ("/jobs", {"target": "qpu.aria-1,"}, "target"),
+    ("/backends/qpu.aria-1/characterizations", {"limit": ""}, "limit"),
+    ("/backends/qpu.aria-1/characterizations", {"page": ""}, "page"),
+    ("/backends/qpu.aria-1/characterizations", {"start": ""}, "start"),
+    ("/jobs/estimate", {"backend": ""}, "backend"),
+    ("/jobs/estimate", {"backend": "qpu.aria-1", "type": ""}, "type"),
+    ("/jobs/estimate", {"backend": "qpu.aria-1", "shots": ""}, "shots"),
+    ("/jobs/estimate", {"backend": "qpu.aria-1", "error_mitigation": ""}, "error_mitigation"),
+    ("/sessions", {"active": ""}, "active"),
 ])
 async def test_bad_query_parameters_are_400_naming_them(client, path, params, key):
     body = assert_error(await client.get(path, params=params), 400, key)
@@ -286,3 +307,19 @@ async def test_sessions_are_scoped_to_their_project(client, other):
     assert (await other.get("/sessions")).json()["sessions"] == []
     assert_error(await other.post("/jobs", json=circuit_job(backend="qpu.aria-1", session_id=session["id"])),
                  404, "session_id")
+
+
+async def test_empty_query_values_on_results_and_session_jobs_are_400(client, sandbox):
+    job = await run(client, sandbox, circuit_job())
+    assert_error(await client.get(f"/jobs/{job['id']}/results/probabilities", params={"sharpen": ""}), 400,
+                 "sharpen")
+    session = (await client.post("/sessions", json={"backend": "qpu.aria-1"})).json()
+    assert_error(await client.get(f"/sessions/{session['id']}/jobs", params={"status": ""}), 400, "status")
+
+
+async def test_well_formed_list_filters_still_work(client, sandbox):
+    job = await run(client, sandbox, circuit_job())
+    for params in ({"ids": job["id"]}, {"ids": f"{job['id']},{job['id']}"}, {"target": "simulator"},
+                   {"status": "completed"}, {"submitter_id": job["submitter_id"]}):
+        listed = (await client.get("/jobs", params=params)).json()["jobs"]
+        assert [j["id"] for j in listed] == [job["id"]], params

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ionq_mcp.sandbox._validate import validator
-from tests.sandbox._service import BELL, KEY_A, assert_error, circuit_job, run, submit
+from tests.sandbox._service import BELL, KEY_A, UNSUPPORTED_ANSATZ_JOB, assert_error, circuit_job, run, submit
 
 pytestmark = pytest.mark.anyio
 
@@ -114,9 +114,22 @@ async def test_cancel_a_queued_qpu_job(client, sandbox):
     assert cost["cost"]["value"] == 0
 
 
-async def test_cancel_after_completion_is_a_conflict(client, sandbox):
+async def test_cancel_after_completion_is_a_no_op(client, sandbox):
     job = await run(client, sandbox, circuit_job())
-    assert_error(await client.put(f"/jobs/{job['id']}/status/cancel"), 409, "UUID")
+    before = (await client.get(f"/jobs/{job['id']}/results/probabilities")).json()
+    response = await client.put(f"/jobs/{job['id']}/status/cancel")
+    assert response.status_code == 200
+    validator("JobCanceledResponse").validate(response.json())
+    after = (await client.get(f"/jobs/{job['id']}")).json()
+    assert after == job  # unchanged: still completed, same results link, same timestamps
+    assert (await client.get(f"/jobs/{job['id']}/results/probabilities")).json() == before
+
+
+async def test_cancel_after_failure_is_a_no_op(client, sandbox):
+    job = await run(client, sandbox, UNSUPPORTED_ANSATZ_JOB)
+    assert job["status"] == "failed"
+    assert (await client.put(f"/jobs/{job['id']}/status/cancel")).status_code == 200
+    assert (await client.get(f"/jobs/{job['id']}")).json() == job
 
 
 async def test_bulk_cancel(client, sandbox):
@@ -131,7 +144,8 @@ async def test_bulk_cancel(client, sandbox):
 
 async def test_cost_of_a_qpu_job_follows_the_gate_shot_formula(client, sandbox):
     # NOTES.md: cost = m + 0.000220 * N1q * shots + 0.000975 * N2q * shots on Aria, m = 12.4166 without mitigation.
-    job = await run(client, sandbox, circuit_job(backend="qpu.aria-1", shots=1000))
+    job = await run(client, sandbox, circuit_job(backend="qpu.aria-1", shots=1000,
+                                                 settings={"error_mitigation": {"debiasing": False}}))
     body = (await client.get(f"/jobs/{job['id']}/cost")).json()
     validator("GetJobCostResponse").validate(body)
     expected = 12.4166 + 0.000220 * 1 * 1000 + 0.000975 * 1 * 1000

@@ -20,10 +20,10 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from ionq_mcp import openapi
-from ionq_mcp.sandbox._validate import validator
+from ionq_mcp.sandbox._validate import corrected, validator
 from tests.sandbox._service import BELL, KEY_A, circuit_job, make_sandbox
 
-schema = schemathesis.openapi.from_dict(copy.deepcopy(dict(openapi.load().document)))
+schema = schemathesis.openapi.from_dict(corrected(openapi.load().document))
 
 
 SEED_JOBS = [

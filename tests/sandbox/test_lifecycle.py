@@ -7,7 +7,7 @@ import anyio
 import pytest
 
 from ionq_mcp.sandbox._validate import validator
-from tests.sandbox._service import BELL, assert_error, circuit_job, run, submit
+from tests.sandbox._service import BELL, UNSUPPORTED_ANSATZ_JOB, assert_error, circuit_job, run, submit
 
 pytestmark = pytest.mark.anyio
 
@@ -169,11 +169,7 @@ async def test_hamiltonian_energy_of_a_parsable_ansatz(client, sandbox):
 
 
 async def test_unsupported_ansatz_fails_with_invalid_input(client, sandbox):
-    payload = {"type": "quantum-function.v1", "backend": "simulator",
-               "input": {"data": {"type": "hamiltonian-energy", "data": {
-                   "hamiltonian": [{"pauli_string": "Z", "coefficient": 1.0}],
-                   "ansatz": {"data": "this is not a circuit"}}}, "params": [0.1]}}
-    job = await run(client, sandbox, payload)
+    job = await run(client, sandbox, UNSUPPORTED_ANSATZ_JOB)
     assert job["status"] == "failed"
     assert job["failure"]["code"] == "InvalidInput" and job["failure"]["message"]
     assert job["results"] is None

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -17,9 +18,11 @@ from ionq_mcp.server._cli import tool_sizes
 from .conftest import BELL_JOB
 
 
-def _run(tmp_path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def _run(tmp_path, *args: str, timeout: float = 120, **extra_env: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
     env["IONQ_MCP_STATE_DIR"] = str(tmp_path)
+    env["IONQ_MCP_SANDBOX_WORKER_IDLE_S"] = "2"  # a worker a `call` starts does not outlive the tests by long
+    env.update(extra_env)
     return subprocess.run([sys.executable, "-m", "ionq_mcp.cli", *args], env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
 
@@ -77,3 +80,35 @@ def test_demo_runs_a_real_session_and_prints_the_bell_histogram(tmp_path):
     assert bars.keys() == {"00", "11"}
     assert all(abs(float(p) - 0.5) < 1e-9 for p in bars.values())  # ideal Bell state: half and half
     assert "Estimate" in out and "usd" in out.lower()
+
+
+@pytest.mark.slow
+def test_a_job_created_by_one_call_completes_and_later_calls_read_it(tmp_path):
+    # A 22-qubit GHZ state: created by one `ionq-mcp call`, run by the background worker after that process has
+    # exited, read to completion by later calls (each one a fresh process that never simulates anything).
+    from ionq_mcp.sandbox._worker import worker_alive
+
+    n = 22
+    circuit = [{"gate": "h", "target": 0}] + [{"gate": "cnot", "control": q, "target": q + 1} for q in range(n - 1)]
+    payload = {"type": "ionq.circuit.v1", "backend": "simulator", "shots": 100,
+               "input": {"qubits": n, "gateset": "qis", "circuit": circuit}}
+    created = _run(tmp_path, "call", "create_job", json.dumps(payload))
+    assert created.returncode == 0, created.stderr
+    job_id = json.loads(created.stdout)["id"]
+    seen = []
+    for _ in range(20):
+        done = _run(tmp_path, "call", "get_job", json.dumps({"job_id": job_id}))
+        assert done.returncode == 0, done.stderr
+        seen.append(json.loads(done.stdout)["status"])
+        if seen[-1] in ("completed", "failed", "canceled"):
+            break
+    assert seen[-1] == "completed", seen
+    assert seen == sorted(seen, key=["submitted", "ready", "started", "completed"].index)  # never went back
+    read = _run(tmp_path, "call", "get_job_probabilities", json.dumps({"job_id": job_id}))
+    assert read.returncode == 0, read.stderr
+    assert str(2**n - 1) in read.stdout and '"0"' in read.stdout
+    db = str(tmp_path / "sandbox.sqlite3")
+    deadline = time.monotonic() + 60
+    while worker_alive(db) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not worker_alive(db)  # the worker exits once idle (2 s here, see _run)

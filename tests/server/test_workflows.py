@@ -27,6 +27,7 @@ GHZ5 = {"qubits": 5, "circuit": [{"gate": "h", "target": 0}]
 
 #: IonQ's published Aria pricing (docs/reference/ionq-notes.md): minimum + per gate-shot rates, USD.
 ARIA_MINIMUM, ARIA_1Q, ARIA_2Q = 12.4166, 0.000220, 0.000975
+ARIA_MINIMUM_DEBIASED = 97.50
 
 
 @dataclass
@@ -232,7 +233,9 @@ async def test_estimate_bills_multi_controlled_gates_as_published(tmp_path, mode
         data = structured(await client.call_tool("estimate_circuit_cost",
                                                  {"backend": QPU, "shots": 500, "input": circuit}))
         assert (data["one_qubit_gates"], data["two_qubit_gates"]) == (2, 7)
-        expected = ARIA_MINIMUM + ARIA_1Q * 2 * 500 + ARIA_2Q * 7 * 500
+        # 500 shots of a QIS circuit on a QPU: debiased by default, so the error-mitigation minimum applies
+        assert data["error_mitigation"] is True
+        expected = ARIA_MINIMUM_DEBIASED + ARIA_1Q * 2 * 500 + ARIA_2Q * 7 * 500
         assert data["estimated_cost_usd"] == pytest.approx(expected)
         assert f"{expected:.4f}" in data["formula"]
         assert env.sandbox.store.count_jobs() == 0  # an estimate submits nothing
@@ -289,3 +292,23 @@ async def test_prompts_are_listed_and_render(tmp_path):
             assert step in text
         inspect = await client.get_prompt("inspect_backend", {"backend": QPU})
         assert "get_backend_characterization" in inspect.messages[0].content.text
+
+
+@pytest.mark.anyio
+async def test_estimates_apply_ionq_debiasing_default(tmp_path):
+    # A QIS circuit with >= 500 shots is debiased on a QPU unless the payload says otherwise, so the guard's
+    # estimate (and every backend row of a comparison) must carry the debiased minimum, as IonQ will bill it.
+    async with server_env(tmp_path) as env, Client(env.server) as client:
+        data = structured(await client.call_tool("estimate_circuit_cost",
+                                                 {"backend": QPU, "shots": 1000, "input": BELL}))
+        assert data["error_mitigation"] is True
+        assert data["estimated_cost_usd"] == pytest.approx(ARIA_MINIMUM_DEBIASED + ARIA_1Q * 1000 + ARIA_2Q * 1000)
+        rows = {r["backend"]: r for r in structured(
+            await client.call_tool("compare_backends", {"shots": 1000, "input": BELL}))["rows"]}
+        assert rows["qpu.aria-1"]["estimated_cost_usd"] == pytest.approx(data["estimated_cost_usd"])
+        assert rows["simulator"]["estimated_cost_usd"] == 0
+        off = structured(await client.call_tool("estimate_circuit_cost", {
+            "backend": QPU, "shots": 1000, "input": BELL, "settings": {"error_mitigation": {"debiasing": False}}}))
+        assert off["error_mitigation"] is False
+        assert off["estimated_cost_usd"] == pytest.approx(ARIA_MINIMUM + ARIA_1Q * 1000 + ARIA_2Q * 1000)
+        assert env.sandbox.store.count_jobs() == 0
