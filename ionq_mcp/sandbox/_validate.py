@@ -18,6 +18,7 @@ Every problem becomes a 400 whose ``validation.keys`` lists the offending keys a
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
