@@ -132,6 +132,13 @@ class Spec:
             out = {**all_of[0], **out}
         return nullable(out) if is_nullable else out
 
+    def patched_document(self) -> dict[str, Any]:
+        """The whole OpenAPI document with the reconciled component schemas (a fresh deep copy): what the
+        sandbox's responses are checked against (docs/spec-deviations.md records each difference)."""
+        out = copy.deepcopy(dict(self.document))
+        out.setdefault("components", {})["schemas"] = copy.deepcopy(self.schemas)
+        return out
+
     @functools.cached_property
     def _json_schemas(self) -> dict[str, Any]:
         return _to_json_schema(self.schemas)

@@ -18,7 +18,6 @@ Every problem becomes a 400 whose ``validation.keys`` lists the offending keys a
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import math
@@ -53,24 +52,9 @@ _JOB_SCHEMAS = {
 }
 
 
-#: Characterization timings are seconds (the spec's own description), so fractions: not the spec's `integer`.
-_TIMING_KEYS = ("1q", "2q", "readout", "reset", "t1", "t2")
-
-
-def corrected(document: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of IonQ's OpenAPI document with the errors docs/spec-deviations.md records fixed where they concern
-    responses (characterization timings are numbers of seconds). The contract test checks responses against it."""
-    out = copy.deepcopy(dict(document))
-    timing = out["components"]["schemas"]["Characterization"]["properties"]["timing"]["properties"]
-    for key in _TIMING_KEYS:
-        timing[key]["type"] = "number"
-    return out
-
-
 @functools.cache
 def _components() -> dict[str, Any]:
-    # the spec's reconciliations and JSON Schema 2020-12 from the one loader, then the response corrections
-    schemas = corrected({"components": {"schemas": openapi.load().json_schema_components()}})["components"]["schemas"]
+    schemas = openapi.load().json_schema_components()
     schemas["JsonCircuitInput"] = {**_CIRCUIT_OBJECT, "properties": {
         k: v for k, v in _CIRCUIT_OBJECT["properties"].items() if k not in ("name", "registers")}}
     multi = schemas["JsonMultiCircuitInput"]
