@@ -22,7 +22,6 @@ import datetime as dt
 import difflib
 import json
 import math
-import uuid
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -450,13 +449,6 @@ def _without_gates(arguments: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**arguments, "input": trimmed}
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
 
 def _generic_problems(op: Operation, arguments: Mapping[str, Any]) -> list[Problem]:
     """Rules every tool shares: numbers a double holds, ids that are not blank, and the metadata key the server
@@ -468,7 +460,8 @@ def _generic_problems(op: Operation, arguments: Mapping[str, Any]) -> list[Probl
         uuid_filter = argument.location == "query"
         if argument.name.endswith("_id") and isinstance(value, str) and not value.strip():
             problems.append(Problem(argument.name, "must not be empty", "an id as listed by the API, e.g. a UUID"))
-        elif argument.name.endswith("_id") and uuid_filter and isinstance(value, str) and not _is_uuid(value):
+        elif argument.name.endswith("_id") and uuid_filter and isinstance(value, str) \
+                and not circuits.is_uuid(value):
             problems.append(Problem(argument.name, f"must be an id (a UUID), got {value!r}",
                                     "a UUID as listed by the API, e.g. a job id from list_jobs"))
         elif argument.name == "ids" and isinstance(value, list):
@@ -477,7 +470,7 @@ def _generic_problems(op: Operation, arguments: Mapping[str, Any]) -> list[Probl
             if uuid_filter:
                 problems += [Problem(f"ids[{i}]", f"must be a job id (a UUID), got {item!r}", "a job id (UUID)")
                              for i, item in enumerate(value) if isinstance(item, str) and item.strip()
-                             and not _is_uuid(item)]
+                             and not circuits.is_uuid(item)]
     metadata = arguments.get("metadata")
     if isinstance(metadata, Mapping) and IDEMPOTENCY_METADATA_KEY in metadata:
         problems.append(Problem(f"metadata.{IDEMPOTENCY_METADATA_KEY}", "is reserved: the server sets it to "
