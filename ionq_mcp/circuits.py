@@ -17,6 +17,7 @@ Units and conventions (IonQ's, see ``docs/reference/ionq-notes.md``):
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -71,6 +72,16 @@ TERMINAL_JOB_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cance
 def is_qpu(backend: str) -> bool:
     """True for a backend that runs on real hardware and costs money."""
     return backend.startswith("qpu.")
+
+
+def is_uuid(value: str) -> bool:
+    """True for a UUID: how IonQ names jobs, sessions, projects and users (a filter naming one by anything else is
+    a 400)."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ is a 400 naming the parameter (``validation.source = "query"``), never read as i
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 
 from starlette.requests import Request
 
+from ionq_mcp import circuits
 from ionq_mcp.sandbox._errors import bad_request
 
 __all__ = ["query_bool", "query_date", "query_day", "query_enum", "query_int", "query_list", "query_string",
@@ -84,25 +84,18 @@ def query_list(request: Request, name: str, check: Callable[[str], bool] | None 
     return parts
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
 
 def query_uuid(request: Request, name: str) -> str | None:
     """An id (UUID); None when absent."""
     raw = query_string(request, name)
-    if raw is not None and not _is_uuid(raw):
+    if raw is not None and not circuits.is_uuid(raw):
         raise bad_request(f"`{name}` must be an id (a UUID), got {raw!r}", name, source="query")
     return raw
 
 
 def query_uuids(request: Request, name: str) -> list[str] | None:
     """A list of ids (UUIDs); None when absent."""
-    return query_list(request, name, _is_uuid, "an id (a UUID)")
+    return query_list(request, name, circuits.is_uuid, "an id (a UUID)")
 
 
 def query_day(request: Request, name: str, parse: Callable[[str], dt.datetime | None]) -> dt.datetime | None:

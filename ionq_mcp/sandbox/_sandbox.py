@@ -1,4 +1,5 @@
-"""The :class:`Sandbox`: the embedded cloud's app, store and runner in one object, in-process or on loopback HTTP."""
+"""The :class:`Sandbox`: the embedded cloud's app, store, runner (or worker) and fault injection in one object,
+in-process or on loopback HTTP."""
 
 from __future__ import annotations
 

@@ -6,6 +6,14 @@ database runs in WAL mode so a reader in another process (``sqlite3`` on the she
 
 A job is stored as its wire document (``doc``, the JSON the API returns) plus the columns that queries filter
 on, plus the original request ``payload`` (needed to run the job again after a restart).
+
+Scaling: every query is an index lookup or an index range, so inserts, single-job reads and filtered pages
+cost the same at 100 and 100,000 stored jobs. The next ``seq`` is read from the ``seq`` index (not a scan),
+filtered listings use ``(project_id, status, seq)``, restart recovery ``(status, seq)``, and organization usage
+reads maintained per-day aggregates plus, when grouped by job, a per-day index range of billable jobs (no
+document is decoded). The indexes are
+created with ``IF NOT EXISTS`` when a store opens, so a database written by an earlier version migrates on
+startup.
 """
 
 from __future__ import annotations
@@ -45,6 +53,11 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_project ON jobs (project_id, seq);
 CREATE INDEX IF NOT EXISTS jobs_parent ON jobs (parent_job_id);
 CREATE INDEX IF NOT EXISTS jobs_session ON jobs (session_id);
+CREATE INDEX IF NOT EXISTS jobs_seq ON jobs (seq);
+CREATE INDEX IF NOT EXISTS jobs_project_status ON jobs (project_id, status, seq);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
+CREATE INDEX IF NOT EXISTS jobs_billed_day ON jobs (organization_id, substr(submitted_at, 1, 10), cost DESC, id,
+    time_us, status, dry_run, parent_job_id) WHERE status = 'completed' AND dry_run = 0 AND parent_job_id IS NULL;
 CREATE TABLE IF NOT EXISTS results (
     job_id TEXT NOT NULL,
     variant_id TEXT NOT NULL,
@@ -58,7 +71,60 @@ CREATE TABLE IF NOT EXISTS sessions (
     project_id TEXT NOT NULL,
     doc TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS sessions_seq ON sessions (seq);
+CREATE INDEX IF NOT EXISTS sessions_project ON sessions (project_id, seq);
 """
+
+#: Billable usage per organization, day, project and submitter, kept current by triggers on ``jobs`` (so every
+#: writer, whatever code path, keeps it right). A job is billable while it is completed, not a dry run and not
+#: a child; deleting it or leaving that state takes it out again.
+_BILLABLE = "{row}.status = 'completed' AND {row}.dry_run = 0 AND {row}.parent_job_id IS NULL"
+_ADD_NEW = """INSERT INTO usage_daily VALUES (NEW.organization_id, substr(NEW.submitted_at, 1, 10), NEW.project_id,
+                                    NEW.submitter_id, NEW.cost, 1, NEW.time_us)
+    ON CONFLICT (organization_id, day, project_id, submitter_id) DO UPDATE SET amount = amount + excluded.amount,
+        job_count = job_count + 1, time_us = time_us + excluded.time_us;"""
+_REMOVE_OLD = """UPDATE usage_daily
+    SET amount = amount - OLD.cost, job_count = job_count - 1, time_us = time_us - OLD.time_us
+    WHERE organization_id = OLD.organization_id AND day = substr(OLD.submitted_at, 1, 10)
+      AND project_id = OLD.project_id AND submitter_id = OLD.submitter_id;"""
+#: Only changes to these columns can move usage (lease bookkeeping, for one, must not rewrite the aggregates).
+_USAGE_UPDATE = ("UPDATE OF status, cost, time_us, dry_run, parent_job_id, submitted_at, organization_id, "
+                 "project_id, submitter_id")
+_USAGE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS usage_daily (
+    organization_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    submitter_id TEXT NOT NULL,
+    amount REAL NOT NULL,
+    job_count INTEGER NOT NULL,
+    time_us REAL NOT NULL,
+    PRIMARY KEY (organization_id, day, project_id, submitter_id)
+) WITHOUT ROWID;
+""" + "".join(
+    f"CREATE TRIGGER IF NOT EXISTS usage_on_{name} AFTER {event} ON jobs WHEN {_BILLABLE.format(row=row)} BEGIN\n"
+    f"    {body}\nEND;\n"
+    for name, event, row, body in (("insert", "INSERT", "NEW", _ADD_NEW), ("delete", "DELETE", "OLD", _REMOVE_OLD),
+                                   ("update_old", _USAGE_UPDATE, "OLD", _REMOVE_OLD),
+                                   ("update_new", _USAGE_UPDATE, "NEW", _ADD_NEW)))
+
+
+def _statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements (triggers contain ``;`` inside their bodies)."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return out
+
+
+#: Schema version written to ``PRAGMA user_version`` once the usage aggregates exist (backfilled on migration).
+SCHEMA_VERSION = 2
+
+#: The ``usage_daily`` column each usage grouping keys on.
+_USAGE_GROUP = {"project": "project_id", "user": "submitter_id"}
 
 UNFINISHED = ("submitted", "ready", "started")
 
@@ -96,7 +162,30 @@ class Store:
         for column, kind in (("owner", "TEXT"), ("lease_until", "REAL")):  # a database from before leases
             if column not in columns:
                 self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+        self._migrate()
         self._closed = False
+
+    def _migrate(self) -> None:
+        """Create the usage aggregates (and backfill them from the stored jobs) on a database older than
+        :data:`SCHEMA_VERSION`; idempotent, and safe when several processes open the same file."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                (version,) = self._db.execute("PRAGMA user_version").fetchone()
+                if version < SCHEMA_VERSION:
+                    self._db.execute("DROP TABLE IF EXISTS usage_daily")
+                    for statement in _statements(_USAGE_SCHEMA):
+                        self._db.execute(statement)
+                    self._db.execute(
+                        "INSERT INTO usage_daily SELECT organization_id, substr(submitted_at, 1, 10) AS day, "
+                        "project_id, submitter_id, SUM(cost), COUNT(*), SUM(time_us) FROM jobs WHERE status = "
+                        "'completed' AND dry_run = 0 AND parent_job_id IS NULL GROUP BY organization_id, day, "
+                        "project_id, submitter_id")
+                    self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -233,8 +322,8 @@ class Store:
     def unfinished_jobs(self) -> list[JobRow]:
         """Top-level jobs not yet in a final status, oldest first (re-queued after a restart)."""
         marks = ", ".join("?" * len(UNFINISHED))
-        rows = self._query(f"SELECT {self._JOB_COLUMNS} FROM jobs WHERE status IN ({marks}) AND parent_job_id IS "
-                           f"NULL AND dry_run = 0 ORDER BY seq", UNFINISHED)
+        rows = self._query(f"SELECT {self._JOB_COLUMNS} FROM jobs INDEXED BY jobs_status WHERE status IN ({marks}) "
+                           f"AND parent_job_id IS NULL AND dry_run = 0 ORDER BY seq", UNFINISHED)
         return [self._row(r) for r in rows]
 
     # ------------------------------------------------------------------------------------- leases (runners)
@@ -289,6 +378,47 @@ class Store:
                            f"'completed' AND dry_run = 0 AND parent_job_id IS NULL AND submitted_at >= ? AND "
                            f"submitted_at < ? ORDER BY seq", (organization_id, start, end))
         return [self._row(r) for r in rows]
+
+    def usage_totals(self, organization_id: str, start: str, end: str, group_by: str, *, top: int = 5,
+                     ) -> list[tuple[str, str, float, int, float]]:
+        """Billable usage of an organization for days in [start, end) (``YYYY-MM-DD``): ``(day, group id, summed
+        cost, job count, summed time_us)`` ordered by day, where groups are projects or users (``group_by``,
+        read from the maintained ``usage_daily`` aggregates: a few rows per day) or jobs (``group_by="job"``: the
+        ``top`` most costly jobs of each day with billable jobs, one index range each over ``jobs_billed_day``;
+        no document is decoded). A job is billable when completed, not a dry run and not a child."""
+        if group_by == "job":  # the top jobs of a bucket are among the top jobs of its days
+            rows = []
+            for (day,) in self._query("SELECT DISTINCT day FROM usage_daily WHERE organization_id = ? AND day >= ? "
+                                      "AND day < ? AND job_count > 0 ORDER BY day", (organization_id, start, end)):
+                rows += self._query(
+                    "SELECT ?, id, cost, 1, time_us FROM jobs INDEXED BY jobs_billed_day WHERE organization_id = ? "
+                    "AND substr(submitted_at, 1, 10) = ? AND status = 'completed' AND dry_run = 0 AND "
+                    "parent_job_id IS NULL ORDER BY cost DESC, id LIMIT ?", (day, organization_id, day, int(top)))
+        else:
+            column = _USAGE_GROUP[group_by]
+            rows = self._query(
+                f"SELECT day, {column}, SUM(amount), SUM(job_count), SUM(time_us) FROM usage_daily "
+                f"WHERE organization_id = ? AND day >= ? AND day < ? GROUP BY day, {column} "
+                f"HAVING SUM(job_count) > 0 ORDER BY day", (organization_id, start, end))
+        return [(r[0], r[1], float(r[2]), int(r[3]), float(r[4])) for r in rows]
+
+    def usage_days(self, organization_id: str, start: str, end: str) -> list[tuple[str, float, int, float]]:
+        """``(day, summed cost, job count, summed time_us)`` of billable jobs per day in [start, end), by day."""
+        rows = self._query("SELECT day, SUM(amount), SUM(job_count), SUM(time_us) FROM usage_daily WHERE "
+                           "organization_id = ? AND day >= ? AND day < ? GROUP BY day HAVING SUM(job_count) > 0 "
+                           "ORDER BY day", (organization_id, start, end))
+        return [(r[0], float(r[1]), int(r[2]), float(r[3])) for r in rows]
+
+    def job_names(self, job_ids: Iterable[str]) -> dict[str, str | None]:
+        """``{job id: the name in its document}`` for the given jobs (missing ones are left out)."""
+        ids = list(dict.fromkeys(job_ids))
+        out: dict[str, str | None] = {}
+        for i in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+            part = ids[i:i + 500]
+            rows = self._query(f"SELECT id, json_extract(doc, '$.name') FROM jobs WHERE id IN "
+                               f"({', '.join('?' * len(part))})", part)
+            out.update({r[0]: r[1] for r in rows})
+        return out
 
     # ------------------------------------------------------------------------------------------- results
 

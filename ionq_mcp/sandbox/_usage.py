@@ -9,11 +9,12 @@ A job counts on the day it was submitted. ``usage_data`` is most recent first, a
 from __future__ import annotations
 
 import bisect
+import heapq
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from ionq_mcp.sandbox._store import JobRow, Store
+from ionq_mcp.sandbox._store import Store
 
 TOP_GROUPS = 5
 
@@ -36,41 +37,48 @@ def buckets(start: dt.date, end: dt.date, modality: str) -> list[tuple[dt.date, 
     return out
 
 
-def _group(job: JobRow, group_by: str, names: Mapping[str, str]) -> tuple[str, str]:
-    if group_by == "job":
-        return job.id, job.doc.get("name") or job.id
-    if group_by == "project":
-        return job.project_id, names.get(job.project_id, job.project_id)
-    return job.submitter_id, names.get(job.submitter_id, job.submitter_id)
-
-
 def usage(store: Store, organization_id: str, start: dt.date, end: dt.date, group_by: str, modality: str,
           names: Mapping[str, str]) -> dict[str, Any]:
-    """The ``Usages`` body. ``names`` maps project and user ids to display names."""
-    jobs = store.billed_jobs(organization_id, start.isoformat(), end.isoformat())
-    # by day once, so each bucket is a slice (ten years of daily buckets would otherwise scan every job 3,660 times)
-    by_day = sorted(jobs, key=lambda j: j.doc["submitted_at"][:10])
-    days = [j.doc["submitted_at"][:10] for j in by_day]
+    """The ``Usages`` body. ``names`` maps project and user ids to display names.
+
+    The store aggregates by day (and group) in SQL from maintained aggregates (no job document is read); buckets
+    add up their days here, and only the top groups' job names are looked up.
+    """
+    first, last = start.isoformat(), end.isoformat()
+    days = store.usage_days(organization_id, first, last)
+    groups_by_day = store.usage_totals(organization_id, first, last, group_by, top=TOP_GROUPS)
+    day_keys = [d[0] for d in days]
+    group_keys = [g[0] for g in groups_by_day]
     data = []
+    chosen: list[list[dict[str, Any]]] = []
     for lo, hi in buckets(start, end, modality):
-        inside = by_day[bisect.bisect_left(days, lo.isoformat()):bisect.bisect_left(days, hi.isoformat())]
-        groups: dict[str, dict[str, Any]] = {}
-        for job in inside:
-            gid, gname = _group(job, group_by, names)
-            g = groups.setdefault(gid, {"group_id": gid, "group_name": gname, "amount": 0.0, "job_count": 0,
-                                        "time_us": 0.0})
-            g["amount"] = round(g["amount"] + job.cost, 6)
-            g["job_count"] += 1
-            g["time_us"] += job.time_us
-        top = sorted(groups.values(), key=lambda g: (-g["amount"], -g["job_count"], g["group_id"]))[:TOP_GROUPS]
-        data.append({"from": lo.isoformat(), "job_count": len(inside),
-                     "amount": round(sum(j.cost for j in inside), 6),
-                     "time_us": float(sum(j.time_us for j in inside)), "group_usages": top})
+        a, b = lo.isoformat(), hi.isoformat()
+        inside = days[bisect.bisect_left(day_keys, a):bisect.bisect_left(day_keys, b)]
+        groups: dict[str, list[float]] = {}
+        for _, gid, amount, count, time_us in groups_by_day[bisect.bisect_left(group_keys, a):
+                                                            bisect.bisect_left(group_keys, b)]:
+            g = groups.setdefault(gid, [0.0, 0, 0.0])
+            g[0] += amount
+            g[1] += count
+            g[2] += time_us
+        top = heapq.nsmallest(TOP_GROUPS, groups.items(), key=lambda kv: (-round(kv[1][0], 6), -kv[1][1], kv[0]))
+        usages = [{"group_id": gid, "group_name": gid, "amount": round(g[0], 6), "job_count": int(g[1]),
+                   "time_us": g[2]} for gid, g in top]
+        chosen.append(usages)
+        data.append({"from": a, "job_count": int(sum(d[2] for d in inside)),
+                     "amount": round(sum(d[1] for d in inside), 6),
+                     "time_us": float(sum(d[3] for d in inside)), "group_usages": usages})
+    job_names = store.job_names(g["group_id"] for u in chosen for g in u) if group_by == "job" else {}
+    for usages in chosen:
+        for g in usages:
+            gid = g["group_id"]
+            g["group_name"] = (job_names.get(gid) or gid) if group_by == "job" else names.get(gid, gid)
     data.reverse()
     return {
         "organization": organization_id, "group_type": group_by, "modality": modality,
-        "start_date": start.isoformat(), "end_date": end.isoformat(),
-        "usage_from": f"{start.isoformat()}T00:00:00Z", "usage_to": f"{end.isoformat()}T00:00:00Z",
-        "usage_unit": "USD", "amount_total": round(sum(j.cost for j in jobs), 6), "job_count": len(jobs),
-        "time_us_total": float(sum(j.time_us for j in jobs)), "usage_data": data,
+        "start_date": first, "end_date": last,
+        "usage_from": f"{first}T00:00:00Z", "usage_to": f"{last}T00:00:00Z",
+        "usage_unit": "USD", "amount_total": round(sum(d[1] for d in days), 6),
+        "job_count": int(sum(d[2] for d in days)), "time_us_total": float(sum(d[3] for d in days)),
+        "usage_data": data,
     }

@@ -22,7 +22,6 @@ import datetime as dt
 import difflib
 import json
 import math
-import uuid
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -450,17 +449,9 @@ def _without_gates(arguments: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**arguments, "input": trimmed}
 
 
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _generic_problems(op: Operation, arguments: Mapping[str, Any]) -> list[Problem]:
-    """Rules every tool shares: numbers a double holds, ids and query values that are not blank, and the metadata key the server
-    reserves for submitting a job exactly once."""
+    """Rules every tool shares: numbers a double holds, ids and query values that are not blank, UUIDs where the
+    job listing filters by id, and the metadata key the server reserves for submitting a job exactly once."""
     problems = list(_bad_numbers(_without_gates(arguments) if takes_job_payload(op) else arguments))
     for argument in op.arguments:
         value = arguments.get(argument.name)
@@ -470,7 +461,7 @@ def _generic_problems(op: Operation, arguments: Mapping[str, Any]) -> list[Probl
             # The API refuses a blank query value; leaving the argument out is how to not filter by it.
             problems.append(Problem(argument.name, "must not be empty", "a value, or leave the argument out"))
         elif argument.location == "query" and argument.name.endswith("_id") and isinstance(value, str) \
-                and not _is_uuid(value):
+                and not circuits.is_uuid(value):
             # The job listing's id filters are UUIDs; the API answers anything else with a 400.
             problems.append(Problem(argument.name, f"must be an id (a UUID), got {value!r}",
                                     "an id as listed by the API, e.g. 3f2b6c1e-8d4a-4c3b-9e1f-0a2b3c4d5e6f"))
@@ -478,7 +469,7 @@ def _generic_problems(op: Operation, arguments: Mapping[str, Any]) -> list[Probl
             problems += [Problem(f"ids[{i}]", "must not be empty" if not item.strip() else
                                  f"must be a job id (a UUID), got {item!r}", "a job id (UUID)")
                          for i, item in enumerate(value) if isinstance(item, str)
-                         and (not item.strip() or argument.location == "query" and not _is_uuid(item))]
+                         and (not item.strip() or argument.location == "query" and not circuits.is_uuid(item))]
     metadata = arguments.get("metadata")
     if isinstance(metadata, Mapping) and IDEMPOTENCY_METADATA_KEY in metadata:
         problems.append(Problem(f"metadata.{IDEMPOTENCY_METADATA_KEY}", "is reserved: the server sets it to "

@@ -379,3 +379,18 @@ def test_numbers_too_big_for_a_double_name_their_field() -> None:
     assert "too large" in find(session, "settings.cost_limit.value").message
     nan = check(CATALOG.get("get_job_estimate"), {"backend": "qpu.aria-1", "shots": float("nan")})
     assert find(nan, "shots")
+
+
+@pytest.mark.parametrize(("arguments", "path"), [
+    ({"parent_job_id": "x"}, "parent_job_id"),
+    ({"session_id": "not-a-uuid"}, "session_id"),
+    ({"ids": ["0b8f5b0e-9c6a-4c55-9d47-6f1e0e1f6c2a", "job-2"]}, "ids[1]"),
+])
+def test_query_filters_that_name_a_job_session_or_user_must_be_uuids(arguments: dict, path: str) -> None:
+    # IonQ answers 400 to a non-UUID filter: refuse it before sending, naming the exact item
+    problem = find(check(CATALOG.get("list_jobs"), arguments), path)
+    assert "UUID" in problem.message
+
+
+def test_a_uuid_filter_passes() -> None:
+    assert check(CATALOG.get("list_jobs"), {"parent_job_id": "0b8f5b0e-9c6a-4c55-9d47-6f1e0e1f6c2a"}) == []
